@@ -1,0 +1,62 @@
+"""Command line: `python -m boundaries build [--province 浙江省|all] [--output F]` and `python -m boundaries resolve NAME …`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import build
+    try:
+        report = build(args.province, args.output)
+    except (ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{n} {layer}" for layer, n in report.counts.items())
+    print(f"wrote {report.path}: {counts}")
+    for line in report.repairs:
+        print(f"repaired: {line}")
+    if not report.repairs:
+        print("repaired: nothing (every geometry was valid)")
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    from geo.errors import ApiError
+    from .gazetteer import Gazetteer
+    gaz = Gazetteer.load(args.gpkg) if args.gpkg else Gazetteer.default()
+    failed = []
+    for name in args.names:
+        try:
+            hit = gaz.resolve(name, province=args.province, city=args.city)
+        except ApiError as exc:
+            print(f"{name}\terror: {exc.message}", file=sys.stderr)
+            failed.append(name)
+            continue
+        note = f"\t({hit.note})" if hit.note else ""
+        print(f"{name}\t{hit.adcode}\t{hit.name}\t{hit.city or ''}{note}")
+    if failed:
+        print(f"could not resolve: {'、'.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m boundaries", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="build a boundary GeoPackage from the cnmaps wheel")
+    b.add_argument("--province", default="浙江省", help="province name (浙江省) or 'all' for all of China")
+    b.add_argument("--output", help="output GeoPackage (default: the embedded one for 浙江省, else the data directory)")
+    b.set_defaults(func=_build)
+    r = sub.add_parser("resolve", help="resolve region names to adcodes")
+    r.add_argument("names", nargs="+")
+    r.add_argument("--province", help="settle ambiguous names within this province")
+    r.add_argument("--city", help="settle ambiguous names within this city")
+    r.add_argument("--gpkg", help="boundary GeoPackage to resolve against (default: the configured one)")
+    r.set_defaults(func=_resolve)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Load a boundary GeoPackage (province, cities, counties) into memory, checking it on the way in."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import LAYERS
+
+REQUIRED = ["adcode", "name", "level", "city", "city_adcode", "province", "province_adcode"]
+
+
+class BoundaryDataError(RuntimeError):
+    """The shipped boundary data is unusable; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    province: gpd.GeoDataFrame
+    cities: gpd.GeoDataFrame
+    counties: gpd.GeoDataFrame
+    path: Path
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        return getattr(self, name)
+
+    @property
+    def regions(self) -> gpd.GeoDataFrame:
+        """Cities and counties (and provinces) in one frame indexed by adcode."""
+        return pd.concat([self.province, self.cities, self.counties]).set_index("adcode", drop=False)
+
+
+@lru_cache(maxsize=4)
+def load(path: str | Path) -> Boundaries:
+    path = Path(path)
+    if not path.exists():
+        raise BoundaryDataError(f"boundary GeoPackage not found: {path} (build it with `python -m boundaries build`)")
+    problems: list[str] = []
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for layer in LAYERS:
+        try:
+            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+        except Exception as exc:  # noqa: BLE001 - any read failure is a data problem to report
+            problems.append(f"{path}: layer {layer!r} unreadable: {exc}")
+            continue
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            problems.append(f"{path}: layer {layer!r} lacks fields {missing}")
+        if frame.crs is None or frame.crs.to_epsg() != 4326:
+            problems.append(f"{path}: layer {layer!r} is not EPSG:4326 ({frame.crs})")
+        if len(frame) == 0:
+            problems.append(f"{path}: layer {layer!r} is empty")
+        bad = frame[~frame.geometry.is_valid] if len(frame) else frame
+        problems += [f"{path}: {layer} {r.adcode} {r.name}: invalid geometry" for r in bad.itertuples()]
+        frames[layer] = frame
+    if problems:
+        raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
+    return Boundaries(frames["province"], frames["cities"], frames["counties"], path)

@@ -1,0 +1,1 @@
+"""Generic geospatial code: datums, GeoJSON, simplification, exports, OGC API. Knows nothing about Zhejiang."""

@@ -1,0 +1,27 @@
+"""Command line: `python -m layers check` builds every layer and lists every problem in the shipped data."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
+    parser.add_argument("command", choices=["check"])
+    parser.parse_args(argv)
+    from boundaries.store import BoundaryDataError
+    from .records import DataError
+    from .store import get_catalog
+    try:
+        cat = get_catalog()
+    except (DataError, BoundaryDataError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for layer in cat.ids():
+        print(f"{layer}: {len(cat.frame(layer))} features")
+    print(f"profiles: {len(cat.profiles)}; data ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

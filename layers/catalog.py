@@ -1,0 +1,67 @@
+"""The layer catalog as data: every layer the product serves, its group, geometry and style."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+GROUPS: dict[str, tuple[str, str]] = {
+    "boundaries": ("行政区划", "Boundaries"),
+    "programmes": ("科创中国试点与基地", "Programmes"),
+    "science-cities": ("科技城与空间布局", "Science cities & layouts"),
+    "high-tech-zones": ("高新区", "High-tech zones"),
+    "platforms": ("走廊与平台", "Corridors & platforms"),
+}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    id: str
+    title: str
+    title_en: str
+    group: str
+    kind: str  # "regions" (boundary polygons) or "sites" (curated records in data/<id>/)
+    geometry_type: str
+    description: str
+    default_visible: bool = False
+    schematic: bool = False
+    boundary_layer: str | None = None  # regions: which boundary layer it comes from
+    style: dict = field(default_factory=dict)
+
+
+CATALOG: tuple[LayerSpec, ...] = (
+    LayerSpec("province", "浙江省", "Zhejiang province", "boundaries", "regions", "MultiPolygon",
+              "省级行政区边界（高德，WGS-84）", True, boundary_layer="province",
+              style={"color": "#333333", "weight": 2.5, "fill": None}),
+    LayerSpec("cities", "设区市", "Prefecture cities", "boundaries", "regions", "MultiPolygon",
+              "11个设区市边界", True, boundary_layer="cities",
+              style={"color": "#555555", "weight": 1.6, "fill": None}),
+    LayerSpec("counties", "县（市、区）", "Counties & districts", "boundaries", "regions", "MultiPolygon",
+              "90个县级行政区边界", True, boundary_layer="counties",
+              style={"color": "#8a8a8a", "weight": 0.8, "fill": "#f4f1ea"}),
+    LayerSpec("pilot-counties", "“科创中国”试点县（2021）", "S&T China pilot counties (2021)", "programmes",
+              "regions", "MultiPolygon", "2021“科创中国”浙江省级试点县（市、区），按名单与县界关联", True,
+              boundary_layer="counties", style={"color": "#c0392b", "weight": 2, "fill": "#e74c3c"}),
+    LayerSpec("innovation-bases", "“科创中国”创新基地（2021）", "S&T China innovation bases (2021)", "programmes",
+              "sites", "Point", "2021“科创中国”浙江创新基地", True,
+              style={"color": "#8e44ad", "symbol": "star"}),
+    LayerSpec("science-cities", "科技城 / 科学城", "Science cities", "science-cities", "sites", "Point",
+              "材料中提到的浙江科技城、科学城", True, style={"color": "#1f77b4", "symbol": "hexagon"}),
+    LayerSpec("science-city-zones", "科技城空间布局", "Science-city layouts", "science-cities", "sites",
+              "Polygon", "科技城的核心区、功能区与园区（示意范围）", False, schematic=True,
+              style={"color": "#1f77b4", "dash": "6 4", "fill": "#aec7e8"}),
+    LayerSpec("high-tech-zones", "高新区", "High-tech zones", "high-tech-zones", "sites", "Point",
+              "国家级与省级高新技术产业开发区", True, style={"color": "#d35400", "symbol": "diamond"}),
+    LayerSpec("corridors", "科创走廊", "Innovation corridors", "platforms", "sites", "LineString",
+              "科创大走廊（示意走向）", False, schematic=True, style={"color": "#16a085", "dash": "10 6", "weight": 4}),
+    LayerSpec("platforms", "平台与小镇", "Platforms & towns", "platforms", "sites", "Point",
+              "万亩千亿平台、产业创新服务综合体、特色小镇、园区等", False,
+              style={"color": "#2c7a2c", "symbol": "square"}),
+)
+
+SITE_LAYERS = tuple(s.id for s in CATALOG if s.kind == "sites")
+KINDS = {
+    "innovation-base", "science-city", "science-city-zone", "high-tech-zone", "national-high-tech-zone",
+    "provincial-high-tech-zone", "corridor", "platform", "service-complex", "characteristic-town", "park",
+    "new-area", "cbd", "other", "pilot-county",
+}
+PRECISIONS = ("site", "town", "district", "county", "approximate")
+ROLES = ("core", "zone", "park", "block", "axis", "node")

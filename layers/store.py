@@ -1,0 +1,211 @@
+"""The Catalog: builds every layer from the boundaries and the curated records, checks it, and answers queries."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from boundaries.gazetteer import Gazetteer
+from boundaries.store import Boundaries, load as load_boundaries
+from geo.datum import get_transform, transform_geometry
+from geo.errors import BadRequest, NotFound
+from geo.shapes import bbox as geom_bbox, circle, label_point
+from geo.simplify import simplify_coverage, tolerance_for_zoom
+
+from . import records
+from .catalog import CATALOG, GROUPS, LayerSpec
+from .records import DataError, SeedTexts
+
+SITE_COLUMNS = [
+    "id", "name", "name_en", "aliases", "kind", "county_adcode", "county", "city", "precision", "location_note",
+    "designation", "summary", "summary_en", "summary_source", "facts", "source", "sources", "schematic",
+    "parent", "within", "role", "order", "layout", "layout_source", "radius_m", "also_in",
+]
+DEFAULT_RADIUS_M = 1000
+DATUM_LABEL = "WGS-84 (EPSG:4326)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    boundaries: Path
+    layers_dir: Path
+    seeds_dir: Path
+
+
+class Catalog:
+    """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
+
+    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path) -> None:
+        self.boundaries: Boundaries = load_boundaries(boundaries)
+        self.gazetteer = Gazetteer.load(boundaries)
+        self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
+        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), self.gazetteer.resolve)
+        self.data = data
+        self._check_locations(problems)
+        if problems.items:
+            raise DataError(problems.items)
+        self.data_date = self._data_date(boundaries, layers_dir)
+        self._frames: dict[str, gpd.GeoDataFrame] = {}
+        for spec in CATALOG:
+            self._frames[spec.id] = self._build(spec)
+        self._simplified: dict[tuple[str, int], np.ndarray] = {}
+        from .profiles import Profiles  # noqa: PLC0415 - profiles need the built frames
+        self.profiles = Profiles(self)
+
+    # --- building -----------------------------------------------------------------------
+    @staticmethod
+    def _data_date(*paths: Path) -> str:
+        newest = max((p.stat().st_mtime for root in paths for p in ([root] if root.is_file() else root.rglob("*"))
+                      if p.is_file()), default=0)
+        return dt.date.fromtimestamp(newest).isoformat()
+
+    def _check_locations(self, problems: records.Problems) -> None:
+        counties = self.boundaries.counties.set_index("adcode")
+        province = self.boundaries.province.union_all()
+        for site in self.data.sites:
+            code, loc = site.get("county_adcode"), site.get("location")
+            if not code or not loc:
+                continue
+            pt = Point(loc)
+            if not counties.loc[code].geometry.contains(pt):
+                inside = counties[counties.contains(pt)]
+                where = f"in {inside.iloc[0]['name']} ({inside.index[0]})" if len(inside) else "outside every county"
+                problems.add(f"site {site['id']}", f"location {list(loc)} is not in {site['county']} ({code}) but {where}")
+            for vertex in site.get("path") or []:
+                if not province.contains(Point(vertex)):
+                    problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
+
+    def _region_frame(self, layer: str) -> gpd.GeoDataFrame:
+        frame = self.boundaries.layer(layer)[["adcode", "name", "city", "level", "province", "city_adcode", "geometry"]].copy()
+        pilots = {p["adcode"]: p for p in self.data.pilots}
+        if layer == "counties":
+            frame["pilot"] = frame["adcode"].isin(list(pilots))
+            frame["designations"] = [[pilots[a]["programme"]] if a in pilots else [] for a in frame["adcode"]]
+        return frame.set_index(frame["adcode"].rename("id"))
+
+    def _build(self, spec: LayerSpec) -> gpd.GeoDataFrame:
+        if spec.id == "pilot-counties":
+            counties = self._region_frame("counties")
+            rows = {p["adcode"]: p for p in self.data.pilots}
+            frame = counties.loc[[a for a in counties.index if a in rows]].copy()
+            for key in ("listed_as", "programme", "programme_en", "year", "source"):
+                frame[key] = [rows[a].get(key) for a in frame.index]
+            return frame
+        if spec.kind == "regions":
+            return self._region_frame(spec.boundary_layer or spec.id)
+        items, geoms = [], []
+        for site in self.data.sites:
+            if spec.id not in site["layers"]:
+                continue
+            if spec.geometry_type == "LineString":
+                geoms.append(LineString(site["path"]) if site["path"] else Point(site["location"]))
+            elif spec.geometry_type == "Polygon":
+                lon, lat = site["location"]
+                geoms.append(circle(lon, lat, float(site.get("radius_m") or DEFAULT_RADIUS_M)))
+            else:
+                geoms.append(Point(site["location"]))
+            items.append({k: site.get(k) for k in SITE_COLUMNS})
+        frame = gpd.GeoDataFrame(items, columns=SITE_COLUMNS, geometry=geoms, crs="EPSG:4326")
+        if spec.id == "science-city-zones" and len(frame):
+            frame = frame.sort_values(["parent", "order"], kind="stable")
+        return frame.set_index(frame["id"].rename(None).rename("fid")) if len(frame) else frame
+
+    # --- queries ------------------------------------------------------------------------
+    def ids(self) -> list[str]:
+        return list(self.specs)
+
+    def spec(self, layer_id: str) -> LayerSpec:
+        try:
+            return self.specs[layer_id]
+        except KeyError:
+            raise NotFound(f"unknown layer {layer_id!r}; layers are: {', '.join(self.specs)}") from None
+
+    def frame(self, layer_id: str) -> gpd.GeoDataFrame:
+        self.spec(layer_id)
+        return self._frames[layer_id]
+
+    def metadata(self, layer_id: str) -> dict[str, str]:
+        spec = self.spec(layer_id)
+        if spec.kind == "regions":
+            source = "AMap administrative boundaries via PyPI cnmaps==1.1.9, converted GCJ-02 → WGS-84"
+            if spec.id == "pilot-counties":
+                source += f"; list: {self.data.pilot_meta.get('source', '')}"
+        else:
+            source = "科创地图 curated records (layers/data), facts cited to the seed documents; locations schematic/approximate as each feature's precision says"
+        return {"title": spec.title, "title_en": spec.title_en, "source": source, "data_date": self.data_date,
+                "datum": DATUM_LABEL, "description": spec.description}
+
+    def summary(self, spec: LayerSpec) -> dict[str, Any]:
+        frame = self._frames[spec.id]
+        bounds = [round(v, 6) for v in frame.total_bounds] if len(frame) else None
+        group_title, group_title_en = GROUPS[spec.group]
+        return {"id": spec.id, "title": spec.title, "title_en": spec.title_en, "kind": spec.kind,
+                "group": spec.group, "group_title": group_title, "group_title_en": group_title_en,
+                "geometry_type": spec.geometry_type, "count": int(len(frame)), "bbox": bounds,
+                "default_visible": spec.default_visible, "schematic": spec.schematic, "style": spec.style,
+                "description": spec.description}
+
+    def query(self, layer_id: str, *, bbox: tuple[float, float, float, float] | None = None,
+              zoom: int | None = None, datum: str = "wgs84", ids: list[str] | None = None) -> gpd.GeoDataFrame:
+        """The layer's features, filtered to a bbox and ids, simplified for a zoom, in the requested datum."""
+        spec = self.spec(layer_id)
+        frame = self._frames[layer_id]
+        if spec.kind == "regions" and zoom is not None and zoom < 12:
+            frame = frame.copy()
+            frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
+        if ids:
+            unknown = [i for i in ids if i not in frame.index]
+            if unknown:
+                raise NotFound(f"no feature {', '.join(unknown)} in layer {layer_id!r}")
+            frame = frame.loc[ids]
+        if bbox is not None:
+            frame = frame[frame.intersects(box(*bbox))]
+        if datum != "wgs84":
+            transform = get_transform("wgs84", datum)
+            frame = frame.copy()
+            frame["geometry"] = transform_geometry(np.asarray(frame.geometry.values), transform)
+        return frame
+
+    def _simplified_geoms(self, spec: LayerSpec, zoom: int, frame: gpd.GeoDataFrame) -> np.ndarray:
+        key = (spec.boundary_layer or spec.id, zoom)
+        source = self._frames[key[0]]
+        if key not in self._simplified:
+            self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
+        lookup = dict(zip(source.index, self._simplified[key]))
+        return np.array([lookup[i] for i in frame.index], dtype=object)
+
+    def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
+        geom = self.frame(layer_id).loc[fid].geometry
+        return list(label_point(geom)), geom_bbox(geom)
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """`minx,miny,maxx,maxy` in degrees → tuple; BadRequest explaining the form otherwise."""
+    if text is None or text == "":
+        return None
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(np.isfinite(values)):
+        raise BadRequest(f"bbox must be minx,miny,maxx,maxy in degrees, got {text!r}")
+    minx, miny, maxx, maxy = values
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise BadRequest(f"bbox must satisfy -180 ≤ minx ≤ maxx ≤ 180 and -90 ≤ miny ≤ maxy ≤ 90, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=2)
+def get_catalog(boundaries: str | None = None, layers_dir: str | None = None, seeds_dir: str | None = None) -> Catalog:
+    """The catalog for the configured data (built once per process)."""
+    from settings import SETTINGS
+    return Catalog(Path(boundaries or SETTINGS.boundaries), Path(layers_dir or SETTINGS.layers_dir),
+                   Path(seeds_dir or SETTINGS.seeds_dir))

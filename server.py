@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo.datum import DATUMS
 from geo.errors import ApiError, BadRequest
-from geo.geojson import MEDIA_TYPE, feature_collection, to_bytes
+from geo.geojson import MEDIA_TYPE
 from layers import get_catalog, parse_bbox
 from layers.search import search
 from settings import SETTINGS, Settings
@@ -46,12 +46,6 @@ def _datum_arg() -> str:
 def _ids_arg() -> list[str] | None:
     raw = request.args.get("ids")
     return [i for i in raw.split(",") if i] if raw else None
-
-
-def geojson_response(fc: dict, status: int = 200) -> Response:
-    body = to_bytes(fc)
-    resp = Response(body, status=status, mimetype=MEDIA_TYPE)
-    return _maybe_gzip(resp)
 
 
 def _maybe_gzip(resp: Response) -> Response:
@@ -110,10 +104,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
-        catalog.spec(layer_id)
-        frame = catalog.query(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=_int_arg("zoom", 0, 18),
-                              datum=_datum_arg(), ids=_ids_arg())
-        return geojson_response(feature_collection(frame, extra={"datum": _datum_arg()}))
+        body = catalog.geojson(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=_int_arg("zoom", 0, 18),
+                               datum=_datum_arg(), ids=_ids_arg())
+        return _maybe_gzip(Response(body, mimetype=MEDIA_TYPE))
 
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):

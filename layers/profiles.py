@@ -28,8 +28,9 @@ class Profiles:
         for rec in catalog.data.regions:  # several files may write about one region: merge them
             mine = written.setdefault(rec["adcode"], {"facts": []})
             mine["facts"] = mine["facts"] + rec["facts"]
-            for key in ("summary", "summary_en", "summary_source"):
-                mine[key] = mine.get(key) or rec.get(key)
+            for key, glue in (("summary", ""), ("summary_en", " "), ("summary_source", "; ")):
+                parts = [p for p in (mine.get(key), rec.get(key)) if p]
+                mine[key] = glue.join(parts) or None
         pilots = {p["adcode"]: p for p in catalog.data.pilots}
         counties = catalog.frame("counties")
         inside: dict[str, dict[str, list[dict]]] = {}

@@ -16,6 +16,7 @@ from boundaries.gazetteer import Gazetteer
 from boundaries.store import Boundaries, load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import BadRequest, NotFound
+from geo.geojson import feature_collection, to_bytes
 from geo.shapes import bbox as geom_bbox, circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
@@ -56,6 +57,7 @@ class Catalog:
         for spec in CATALOG:
             self._frames[spec.id] = self._build(spec)
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
+        self._geojson: dict[tuple[str, int | None, str], bytes] = {}
         from .profiles import Profiles  # noqa: PLC0415 - profiles need the built frames
         self.profiles = Profiles(self)
 
@@ -172,6 +174,18 @@ class Catalog:
             frame = frame.copy()
             frame["geometry"] = transform_geometry(np.asarray(frame.geometry.values), transform)
         return frame
+
+    def geojson(self, layer_id: str, *, bbox: tuple[float, float, float, float] | None = None,
+                zoom: int | None = None, datum: str = "wgs84", ids: list[str] | None = None) -> bytes:
+        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
+        key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum)
+        if bbox is None and not ids and key in self._geojson:
+            return self._geojson[key]
+        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)
+        body = to_bytes(feature_collection(frame, extra={"datum": datum}))
+        if bbox is None and not ids:
+            self._geojson[key] = body
+        return body
 
     def _simplified_geoms(self, spec: LayerSpec, zoom: int, frame: gpd.GeoDataFrame) -> np.ndarray:
         key = (spec.boundary_layer or spec.id, zoom)

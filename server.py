@@ -15,7 +15,9 @@ from werkzeug.exceptions import HTTPException
 from geo.datum import DATUMS
 from geo.errors import ApiError, BadRequest
 from geo.geojson import MEDIA_TYPE
-from layers import get_catalog, parse_bbox
+from geo import export, ogc
+from geo.params import int_arg, parse_bbox, parse_ids
+from layers import get_catalog
 from layers.search import search
 from settings import SETTINGS, Settings
 
@@ -23,29 +25,11 @@ log = logging.getLogger("kechuang")
 VERSION = "0.1.0"
 
 
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be from {low} to {high}, got {value}")
-    return value
-
-
 def _datum_arg() -> str:
     datum = request.args.get("datum", "wgs84").lower()
     if datum not in DATUMS[:2]:
         raise BadRequest(f"datum must be wgs84 or gcj02, got {datum!r}")
     return datum
-
-
-def _ids_arg() -> list[str] | None:
-    raw = request.args.get("ids")
-    return [i for i in raw.split(",") if i] if raw else None
 
 
 def _maybe_gzip(resp: Response) -> Response:
@@ -104,8 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
-        body = catalog.geojson(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=_int_arg("zoom", 0, 18),
-                               datum=_datum_arg(), ids=_ids_arg())
+        body = catalog.geojson(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=int_arg(request.args, "zoom", low=0, high=18),
+                               datum=_datum_arg(), ids=parse_ids(request.args.get("ids")))
         return _maybe_gzip(Response(body, mimetype=MEDIA_TYPE))
 
     @app.get("/api/regions/<adcode>")
@@ -114,7 +98,44 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/search")
     def api_search():
-        return jsonify({"results": search(catalog, request.args.get("q"), limit=_int_arg("limit", 1, 50) or 12)})
+        return jsonify({"results": search(catalog, request.args.get("q"), limit=int_arg(request.args, "limit", low=1, high=50, default=12))})
+
+    export_over = {"pilot-counties": "counties", "counties": "cities", "cities": "province"}  # printed-map context
+
+    def _export_layer(layer_id: str, background: bool = False) -> export.ExportLayer:
+        spec = catalog.spec(layer_id)
+        return export.ExportLayer(layer_id, spec.title, catalog.frame(layer_id), catalog.metadata(layer_id),
+                                  spec.style, background)
+
+    @app.get("/export/<filename>")
+    def export_download(filename: str):
+        layer_id, ext = export.split_ext(filename)
+        extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
+        layers = [_export_layer(i) for i in dict.fromkeys([layer_id, *extra])]
+        over = request.args.get("over")
+        if over is None and ext in ("png", "pdf"):
+            over = export_over.get(layer_id) if catalog.spec(layer_id).kind == "regions" else "cities"
+        if over and ext in ("png", "pdf", "html"):
+            layers.insert(0, _export_layer(over, background=True))
+        body, headers = export.build_download(layers, ext, request.args)
+        return Response(body, headers=headers)
+
+    ogc_provider = ogc.CatalogProvider(catalog)
+    ogc_title = "科创地图 OGC API – Features"
+
+    def _ogc(handler, *path_args, **kw) -> Response:
+        base = request.host_url.rstrip("/") + "/ogc"
+        r = handler(ogc_provider, base, *path_args, request.args, request.headers, **kw)
+        return Response(r.body, status=r.status, headers=r.headers)
+
+    app.add_url_rule("/ogc", "ogc_landing", lambda: _ogc(ogc.landing, title=ogc_title))
+    app.add_url_rule("/ogc/", "ogc_landing_slash", lambda: _ogc(ogc.landing, title=ogc_title))
+    app.add_url_rule("/ogc/conformance", "ogc_conformance", lambda: _ogc(ogc.conformance))
+    app.add_url_rule("/ogc/api", "ogc_api", lambda: _ogc(ogc.api, title=ogc_title))
+    app.add_url_rule("/ogc/collections", "ogc_collections", lambda: _ogc(ogc.collections))
+    app.add_url_rule("/ogc/collections/<cid>", "ogc_collection", lambda cid: _ogc(ogc.collection, cid))
+    app.add_url_rule("/ogc/collections/<cid>/items", "ogc_items", lambda cid: _ogc(ogc.items, cid))
+    app.add_url_rule("/ogc/collections/<cid>/items/<fid>", "ogc_item", lambda cid, fid: _ogc(ogc.item, cid, fid))
 
     return app
 

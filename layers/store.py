@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point, box
 from boundaries.gazetteer import Gazetteer
 from boundaries.store import Boundaries, load as load_boundaries
 from geo.datum import get_transform, transform_geometry
-from geo.errors import BadRequest, NotFound
+from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
 from geo.shapes import bbox as geom_bbox, circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
@@ -198,23 +198,6 @@ class Catalog:
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry
         return list(label_point(geom)), geom_bbox(geom)
-
-
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """`minx,miny,maxx,maxy` in degrees → tuple; BadRequest explaining the form otherwise."""
-    if text is None or text == "":
-        return None
-    parts = text.split(",")
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(np.isfinite(values)):
-        raise BadRequest(f"bbox must be minx,miny,maxx,maxy in degrees, got {text!r}")
-    minx, miny, maxx, maxy = values
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BadRequest(f"bbox must satisfy -180 ≤ minx ≤ maxx ≤ 180 and -90 ≤ miny ≤ maxy ≤ 90, got {text!r}")
-    return values  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=2)

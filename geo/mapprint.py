@@ -1,0 +1,365 @@
+"""Render a printable thematic map (PNG or PDF) of WGS-84 layers with matplotlib (Agg).
+
+A page (A4/A3, landscape/portrait) holds the title, the map (background layers under thematic
+ones, optional feature labels), a legend, a scale bar measured in metres at the map's latitude,
+a north arrow, and a footer naming sources, data date and datum. Text uses a CJK font.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from geopandas import GeoDataFrame
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import FigureCanvasPdf
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from .errors import BadRequest
+
+CJK_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Medium.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+)
+PAGE_MM = {"a4": (297.0, 210.0), "a3": (420.0, 297.0)}
+ORIENTATIONS = ("landscape", "portrait")
+MARKERS = {"star": "*", "hexagon": "h", "diamond": "D", "square": "s", "circle": "o", "triangle": "^"}
+METRES_PER_DEGREE = 111_320.0  # at the equator, WGS-84 (good to <0.5% for a scale bar)
+MAX_LABELS = 80
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """A frame to draw. `style`: color, fill, weight, dash, symbol, alpha; `label`: legend text."""
+
+    frame: GeoDataFrame
+    label: str
+    style: Mapping[str, Any] = field(default_factory=dict)
+    background: bool = False
+    label_field: str | None = None  # feature labels drawn on the map from this column
+
+
+@dataclass(frozen=True)
+class Page:
+    size: str = "a4"
+    orientation: str = "landscape"
+    dpi: int = 200
+
+    @property
+    def inches(self) -> tuple[float, float]:
+        w, h = PAGE_MM[self.size]
+        if self.orientation == "portrait":
+            w, h = h, w
+        return w / 25.4, h / 25.4
+
+
+def page_from_options(options: Mapping[str, Any]) -> Page:
+    """Page from query-style options (`size=a4|a3`, `orientation=landscape|portrait`, `dpi=72..300`)."""
+    size = str(options.get("size") or "a4").lower()
+    orientation = str(options.get("orientation") or "landscape").lower()
+    if size not in PAGE_MM:
+        raise BadRequest(f"size must be one of {', '.join(PAGE_MM)}, got {size!r}")
+    if orientation not in ORIENTATIONS:
+        raise BadRequest(f"orientation must be one of {', '.join(ORIENTATIONS)}, got {orientation!r}")
+    try:
+        dpi = int(options.get("dpi") or 200)
+    except (TypeError, ValueError):
+        raise BadRequest(f"dpi must be an integer between 72 and 300, got {options.get('dpi')!r}") from None
+    if not 72 <= dpi <= 300:
+        raise BadRequest(f"dpi must be between 72 and 300, got {dpi}")
+    return Page(size, orientation, dpi)
+
+
+def cjk_font() -> FontProperties:
+    """The first installed CJK font (Noto Sans CJK on Debian); matplotlib's default if none is."""
+    for path in CJK_FONT_CANDIDATES:
+        if Path(path).is_file():
+            return FontProperties(fname=path)
+    return FontProperties()
+
+
+def nice_length(target_m: float) -> float:
+    """The largest 1/2/5 × 10^k metres not above `target_m`."""
+    if target_m <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(target_m))
+    for step in (5, 2, 1):
+        if step * exp <= target_m:
+            return step * exp
+    return exp
+
+
+def _fmt_length(metres: float) -> str:
+    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+
+
+def _families(frame: GeoDataFrame) -> set[str]:
+    return {t.replace("Multi", "") for t in frame.geometry.geom_type.dropna().unique()}
+
+
+def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
+    style = dict(layer.style)
+    color = style.get("color", "#666666" if layer.background else "#c0392b")
+    fill = style.get("fill")
+    weight = float(style.get("weight", 0.6 if layer.background else 1.2))
+    if layer.background:
+        weight = min(weight, 0.8)  # context stays quiet under the theme
+    dash = style.get("dash")
+    linestyle: Any = "-"
+    if dash:
+        nums = [float(x) for x in str(dash).replace(",", " ").split()]
+        linestyle = (0, tuple(n / 2 for n in nums)) if nums else "-"
+    frame = layer.frame[~layer.frame.geometry.isna() & ~layer.frame.geometry.is_empty]
+    fams = _families(frame)
+    handle: Any = None
+    if "Polygon" in fams:
+        polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+        alpha = float(style.get("alpha", 1.0 if layer.background else 0.45))
+        face: Any = (*_rgb(fill), alpha) if fill else "none"
+        polys.plot(ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, zorder=zorder)
+        handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle)
+    if "LineString" in fams:
+        lines = frame[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+        lines.plot(ax=ax, color=color, linewidth=max(weight, 1.0), linestyle=linestyle, zorder=zorder + 1)
+        handle = Line2D([], [], color=color, linewidth=max(weight, 1.0), linestyle=linestyle)
+    if "Point" in fams:
+        pts = frame[frame.geometry.geom_type.isin(["Point", "MultiPoint"])]
+        marker = MARKERS.get(str(style.get("symbol", "circle")), "o")
+        size = 14 if marker == "*" else 9
+        xy = shapely.get_coordinates(pts.geometry.values)
+        ax.plot(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
+                markeredgecolor="white", markeredgewidth=0.8, zorder=zorder + 2)
+        handle = Line2D([], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
+                        markeredgecolor="white")
+    return handle
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+    return to_rgb(color)
+
+
+def _extent(layers: Sequence[MapLayer], bbox: Sequence[float] | None) -> tuple[float, float, float, float]:
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+    else:
+        frames = [lay.frame for lay in layers if not lay.background and len(lay.frame)]
+        frames = frames or [lay.frame for lay in layers if len(lay.frame)]
+        if not frames:
+            raise BadRequest("nothing to draw: no features in the chosen layers, bbox and ids")
+        b = np.array([f.total_bounds for f in frames])
+        minx, miny, maxx, maxy = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    dx, dy = max(maxx - minx, 0.02), max(maxy - miny, 0.02)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    pad = 1.08
+    return cx - dx * pad / 2, cy - dy * pad / 2, cx + dx * pad / 2, cy + dy * pad / 2
+
+
+def _aspect(lat: float) -> float:
+    """Data aspect that makes a degree of longitude as long on paper as it is on the ground."""
+    return 1 / max(math.cos(math.radians(lat)), 0.05)
+
+
+def _fit_box(minx: float, miny: float, maxx: float, maxy: float, fig: Figure,
+             rect: Sequence[float]) -> tuple[float, float, float, float]:
+    """Grow the extent in x or y so that, at the latitude's aspect, it fills the axes rectangle exactly."""
+    fw, fh = fig.get_size_inches()
+    box_ratio = (rect[3] * fh) / (rect[2] * fw)  # height / width on paper
+    k = _aspect((miny + maxy) / 2)
+    dx, dy = maxx - minx, maxy - miny
+    if dy * k / dx < box_ratio:  # too wide: grow y
+        grow = (dx * box_ratio / k - dy) / 2
+        miny, maxy = miny - grow, maxy + grow
+    else:
+        grow = (dy * k / box_ratio - dx) / 2
+        minx, maxx = minx - grow, maxx + grow
+    return minx, miny, maxx, maxy
+
+
+def _scale_bar(ax: Any, font: FontProperties) -> None:
+    ax.apply_aspect()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    lat = (y0 + y1) / 2
+    m_per_deg = METRES_PER_DEGREE * math.cos(math.radians(lat))
+    width_m = (x1 - x0) * m_per_deg
+    length = nice_length(width_m / 5)
+    deg = length / m_per_deg
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    h = (y1 - y0) * 0.008
+    frac = deg / (x1 - x0)
+    ax.add_patch(Rectangle((0.015, 0.012), frac + 0.06, 0.085, transform=ax.transAxes, facecolor="white",
+                           edgecolor="none", alpha=0.8, zorder=49))
+    for i in range(4):
+        ax.add_patch(Rectangle((bx + i * deg / 4, by), deg / 4, h, facecolor="black" if i % 2 == 0 else "white",
+                               edgecolor="black", linewidth=0.6, zorder=50))
+    for i, frac in enumerate((0, 0.5, 1)):
+        label = "0" if frac == 0 else _fmt_length(length * frac)
+        ax.text(bx + deg * frac, by + h * 1.8, label, ha="center", va="bottom", fontsize=7, fontproperties=font,
+                parse_math=False, zorder=50, gid=f"scalebar-{i}")
+    ax.text(bx, by - h * 1.2, f"比例尺 Scale (at {lat:.1f}°N)", ha="left", va="top", fontsize=6.5,
+            fontproperties=font, parse_math=False, color="#444444", zorder=50, gid="scalebar-note")
+
+
+def _north_arrow(ax: Any, font: FontProperties) -> None:
+    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+                arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12), zorder=60)
+    ax.text(0.95, 0.965, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=11, weight="bold",
+            fontproperties=font, parse_math=False, zorder=60, gid="north-arrow")
+
+
+def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None = None,
+                 sources: str = "", data_date: str = "", datum: str = "WGS-84 (EPSG:4326)",
+                 page: Page = Page(), bbox: Sequence[float] | None = None,
+                 legend: Sequence[tuple[Any, str]] | None = None, credit: str | None = None) -> Figure:
+    """The map as a matplotlib Figure (not yet saved) — for callers that inspect it (tests) or save it."""
+    font = cjk_font()
+    bold = font.copy()
+    bold.set_weight("bold")
+    fig = Figure(figsize=page.inches, dpi=page.dpi)
+    FigureCanvasAgg(fig)
+    landscape = page.orientation == "landscape"
+    map_rect = [0.06, 0.09, 0.67, 0.80] if landscape else [0.09, 0.25, 0.86, 0.64]
+    ax = fig.add_axes(map_rect)
+    ax.set_gid("map")
+    minx, miny, maxx, maxy = _extent(layers, bbox)
+    mid_lat = (miny + maxy) / 2
+    minx, miny, maxx, maxy = _fit_box(minx, miny, maxx, maxy, fig, map_rect)
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect(_aspect(mid_lat), adjustable="box")
+    ax.set_facecolor("#eef3f7")
+    ax.tick_params(labelsize=6)
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+    handles: list[tuple[Any, str]] = []
+    ordered = [lay for lay in layers if lay.background] + [lay for lay in layers if not lay.background]
+    for i, layer in enumerate(ordered):
+        handle = _draw(ax, layer, zorder=2 + i * 3)
+        if handle is not None:
+            count = "" if layer.background else f"（{len(layer.frame)}）"
+            handles.append((handle, f"{layer.label}{count}"))
+        if layer.label_field and layer.label_field in layer.frame.columns and len(layer.frame) <= MAX_LABELS:
+            pts = layer.frame.geometry.representative_point()
+            for name, pt in zip(layer.frame[layer.label_field], pts):
+                if pt is None or pt.is_empty or not (minx <= pt.x <= maxx and miny <= pt.y <= maxy):
+                    continue
+                ax.annotate(str(name), (pt.x, pt.y), xytext=(0, 5), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=6.5, fontproperties=font, parse_math=False, zorder=40, clip_on=True,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}°E")
+    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g}°N")
+    _scale_bar(ax, font)
+    _north_arrow(ax, font)
+    # Title block
+    fig.text(0.5, 0.955, title, ha="center", va="center", fontsize=18, fontproperties=bold, parse_math=False,
+             gid="title")
+    if subtitle:
+        fig.text(0.5, 0.915, subtitle, ha="center", va="center", fontsize=10, fontproperties=font, parse_math=False,
+                 color="#444444", gid="subtitle")
+    # Legend panel
+    entries = list(legend) if legend is not None else handles
+    leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
+    leg = fig.legend([h for h, _ in entries], [t for _, t in entries], loc="upper left", bbox_to_anchor=leg_anchor,
+                     prop=font, fontsize=9, title="图例 Legend", title_fontproperties=bold, frameon=True,
+                     borderpad=0.8, labelspacing=0.9, handlelength=2.2)
+    leg.set_gid("legend")
+    for text in leg.get_texts():
+        text.set_parse_math(False)
+    # Footer: sources, data date, datum
+    lines = []
+    if sources:
+        lines.append(f"数据来源 Sources: {sources}")
+    if data_date:
+        lines.append(f"数据日期 Data date: {data_date}")
+    lines.append(f"坐标系 Datum: {datum}；经纬度等比例（{mid_lat:.1f}°N）")
+    if credit:
+        lines.append(credit)
+    if landscape:
+        fig.text(0.76, 0.10, "\n".join(_wrap(line, 50) for line in lines), ha="left", va="bottom", fontsize=7.5,
+                 fontproperties=font, parse_math=False, color="#333333", linespacing=1.5, gid="footer")
+    else:
+        fig.text(0.55, 0.05, "\n".join(_wrap(line, 70) for line in lines), ha="left", va="bottom", fontsize=7.5,
+                 fontproperties=font, parse_math=False, color="#333333", linespacing=1.5, gid="footer")
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap at `width` display units (CJK characters count 2, others 1), breaking Latin text at spaces."""
+    tokens = re.findall(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+", text)
+    out: list[str] = []
+    line, w = "", 0
+    for tok in tokens:
+        tw = sum(2 if ord(ch) >= 0x2E80 else 1 for ch in tok)
+        if w + tw > width and line.strip():
+            out.append(line.rstrip())
+            line, w = "", 0
+            if tok.isspace():
+                continue
+        line += tok
+        w += tw
+    if line.strip():
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def save(fig: Figure, fmt: str, *, metadata: Mapping[str, str] | None = None) -> bytes:
+    """PNG or PDF bytes of a figure built by `build_figure`."""
+    buf = io.BytesIO()
+    meta = {k: v for k, v in (metadata or {}).items() if v}
+    if fmt == "png":
+        FigureCanvasAgg(fig).print_png(buf, metadata=meta)
+    elif fmt == "pdf":
+        pdf_meta = {k: v for k, v in meta.items() if k in ("Title", "Author", "Subject", "Keywords", "Creator")}
+        FigureCanvasPdf(fig).print_pdf(buf, metadata=pdf_meta)
+    else:
+        raise BadRequest(f"printable map format must be png or pdf, got {fmt!r}")
+    return buf.getvalue()
+
+
+def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Page = Page(), **kwargs: Any) -> bytes:
+    """Build and save in one step; `kwargs` as for `build_figure`."""
+    fig = build_figure(layers, title=title, page=page, **kwargs)
+    meta = {"Title": title, "Subject": kwargs.get("subtitle") or "",
+            "Keywords": f"source: {kwargs.get('sources', '')}; data date: {kwargs.get('data_date', '')}; "
+                        f"datum: {kwargs.get('datum', 'WGS-84 (EPSG:4326)')}",
+            "Creator": "geo.mapprint (matplotlib)"}
+    if fmt == "png":
+        meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})
+    return save(fig, fmt, metadata=meta)
+
+
+def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, fmt: str) -> bytes:
+    """Adapter for `geo.export.ExportLayer`s: thematic layers drawn over `background=True` ones.
+
+    options: title, subtitle, size, orientation, dpi, bbox (tuple), label_field, credit.
+    """
+    if not export_layers:
+        raise BadRequest("nothing to draw: no layer given")
+    page = page_from_options(options)
+    data = [lay for lay in export_layers if not lay.background]
+    label_field = options.get("label_field", "name")
+    map_layers = [MapLayer(lay.frame, lay.title, lay.style, lay.background,
+                           None if lay.background else label_field) for lay in export_layers]
+    meta_src = data[0].metadata if data else export_layers[0].metadata
+    named = list(dict.fromkeys(str(lay.metadata.get("source")) for lay in export_layers if lay.metadata.get("source")))
+    sources = "；".join(s for s in named if not any(s != other and s in other for other in named))
+    title = str(options.get("title") or " + ".join(lay.title for lay in data) or export_layers[0].title)
+    return render(map_layers, fmt=fmt, title=title, page=page, subtitle=options.get("subtitle"),
+                  sources=sources, data_date=str(meta_src.get("data_date") or ""),
+                  datum=str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"), bbox=options.get("bbox"),
+                  credit=options.get("credit"))

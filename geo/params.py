@@ -1,0 +1,57 @@
+"""Query parameters shared by every route: bounding boxes, id lists and bounded integers, with clear 400s."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .errors import BadRequest
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """`minx,miny,maxx,maxy` in WGS-84 degrees → tuple; None when absent; BadRequest when malformed."""
+    if text is None or text.strip() == "":
+        return None
+    parts = text.split(",")
+    if len(parts) not in (4, 6):
+        raise BadRequest(f"bbox must be minx,miny,maxx,maxy in WGS-84 degrees, got {text!r}")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise BadRequest(f"bbox must be four numbers minx,miny,maxx,maxy, got {text!r}") from None
+    if len(nums) == 6:  # minx,miny,minz,maxx,maxy,maxz (OGC API allows 3-D boxes)
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    minx, miny, maxx, maxy = nums
+    if not all(np.isfinite(nums)):
+        raise BadRequest(f"bbox values must be finite numbers, got {text!r}")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise BadRequest(f"bbox out of range: longitudes must lie in [-180, 180], latitudes in [-90, 90], got {text!r}")
+    if miny > maxy or minx > maxx:
+        raise BadRequest(f"bbox must have minx <= maxx and miny <= maxy, got {text!r}")
+    return minx, miny, maxx, maxy
+
+
+def parse_ids(text: str | None) -> list[str] | None:
+    """`a,b,c` → ['a','b','c']; None when absent; BadRequest when only commas."""
+    if text is None or text.strip() == "":
+        return None
+    ids = [p.strip() for p in text.split(",") if p.strip()]
+    if not ids:
+        raise BadRequest("ids must be a comma-separated list of feature ids")
+    return ids
+
+
+def int_arg(args: Mapping[str, str], name: str, *, low: int, high: int | None = None, default: int | None = None,
+            clamp: bool = False) -> int | None:
+    """A whole-number parameter in [low, high]; above `high` it is cut to `high` when `clamp`, else a 400."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a whole number {bounds}, got {raw!r}") from None
+    if value < low or (high is not None and value > high and not clamp):
+        raise BadRequest(f"{name} must be {bounds}, got {value}")
+    return min(value, high) if high is not None else value

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+PROVINCE = "浙江省"  # names in the curated data are resolved within this province
+
 GROUPS: dict[str, tuple[str, str]] = {
     "boundaries": ("行政区划", "Boundaries"),
     "programmes": ("科创中国试点与基地", "Programmes"),

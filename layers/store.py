@@ -21,7 +21,7 @@ from geo.shapes import bbox as geom_bbox, circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
-from .catalog import CATALOG, GROUPS, LayerSpec
+from .catalog import CATALOG, GROUPS, PROVINCE, LayerSpec
 from .records import DataError, SeedTexts
 
 SITE_COLUMNS = [
@@ -47,7 +47,10 @@ class Catalog:
         self.boundaries: Boundaries = load_boundaries(boundaries)
         self.gazetteer = Gazetteer.load(boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
-        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), self.gazetteer.resolve)
+        def resolve(name: str):
+            return self.gazetteer.resolve(name, province=PROVINCE)
+
+        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve)
         self.data = data
         self._check_locations(problems)
         if problems.items:

@@ -41,6 +41,15 @@ def live_server(app):
 
 
 @pytest.fixture(scope="session")
+def china_gpkg(tmp_path_factory) -> Path:
+    """All of China (2,875 counties), built from the cnmaps wheel once per test session."""
+    from boundaries.build import build
+    report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
+    assert report.counts == {"province": 34, "cities": 370, "counties": 2875}
+    return report.path
+
+
+@pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT

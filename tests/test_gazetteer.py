@@ -14,12 +14,8 @@ def zj():
 
 
 @pytest.fixture(scope="module")
-def china(tmp_path_factory):
-    """All of China (2,875 counties), built from the cnmaps wheel for this test session."""
-    from boundaries.build import build
-    report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
-    assert report.counts["counties"] == 2875
-    return Gazetteer.load(report.path)
+def china(china_gpkg):
+    return Gazetteer.load(china_gpkg)
 
 
 @pytest.mark.parametrize("name, adcode", [

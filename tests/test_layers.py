@@ -155,3 +155,12 @@ def test_a_wrong_citation_is_caught(tmp_path):
     (layers_dir / "platforms" / "zz-bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DataError, match="98765 does not appear"):
         Catalog(SETTINGS.boundaries, layers_dir, SETTINGS.seeds_dir)
+
+
+def test_catalog_builds_on_all_of_china(china_gpkg):
+    """With the all-China boundaries, names like 西湖区 are ambiguous nationally but resolve within Zhejiang."""
+    cat = Catalog(china_gpkg, SETTINGS.layers_dir, SETTINGS.seeds_dir)
+    assert len(cat.frame("counties")) == 2875
+    assert set(cat.frame("pilot-counties").index) == PILOTS
+    assert cat.profiles.get("330109")["designations"]
+    assert cat.profiles.get("110105")["name"] == "朝阳区"

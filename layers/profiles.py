@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def _site_ref(row: Any, layer: str) -> dict[str, Any]:
-    return {"id": row.id, "layer": layer, "name": row.name, "name_en": row.name_en, "kind": row.kind,
+    # row is a pandas Series: its .name is the index label, so read columns by key
+    return {"id": row["id"], "layer": layer, "name": row["name"], "name_en": row["name_en"], "kind": row["kind"],
             "center": list(label_point(row.geometry))}
 
 

@@ -49,6 +49,25 @@ def china_gpkg(tmp_path_factory) -> Path:
     return report.path
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright. Missing Chromium is a failure, not a skip:
+    `make test` installs it, so a skip would hide a broken set-up."""
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
@@ -69,6 +88,15 @@ class Http:
                 return resp.status, dict(resp.headers), resp.read()
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), err.read()
+
+    def error(self, path: str) -> tuple[int, str]:
+        """A request that must fail cleanly: a 4xx with a JSON body {"error": "<non-empty text>"}."""
+        status, headers, body = self.get(path)
+        assert 400 <= status < 500, (status, body[:300])
+        assert headers["Content-Type"].startswith("application/json"), headers["Content-Type"]
+        message = json.loads(body)["error"]
+        assert isinstance(message, str) and message
+        return status, message
 
     def json(self, path: str):
         status, headers, body = self.get(path)

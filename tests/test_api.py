@@ -77,6 +77,9 @@ def test_region_profile(http):
     assert "科创中国" in p["designations"][0]["programme"]
     for fig in p["figures"]:
         assert {"value", "unit", "year", "source"} <= set(fig) and fig["source"]
+    for layer, sites in p["sites"].items():
+        for site in sites:
+            assert site["name"] != site["id"] and not site["name"].isascii(), site  # the Chinese name, not the slug
     _, city = http.json("/api/regions/330100")
     assert "萧山区" in city["pilot_counties"] and len(city["counties"]) == 13
 
@@ -97,7 +100,4 @@ def test_search(http):
     ("/api/search?q=" + "x" * 200, 400), ("/api/layers/counties?ids=999999", 404), ("/no/such/route", 404),
 ])
 def test_bad_input_is_a_json_error(http, path, status):
-    got, headers, body = http.get(path)
-    assert got == status
-    assert headers["Content-Type"].startswith("application/json")
-    assert json.loads(body)["error"]
+    assert http.error(path)[0] == status

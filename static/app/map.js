@@ -181,6 +181,8 @@
   const store = new Map();    // id -> {group: L.GeoJSON, index: Map(fid -> leaflet layer), features, key, cache, pending}
   const profiles = new Map(); // adcode -> profile JSON
   const labelGroups = { cities: L.layerGroup(), counties: L.layerGroup() };
+  // Land under everything when there is no tile base map (from the province outline, once it is loaded).
+  let landLayer = null;
   let map = null;
   let tileLayer = null;
   let currentPopup = null;
@@ -320,7 +322,8 @@
   function restyleAll(id) { const e = store.get(id); if (e) e.group.eachLayer((l) => restyle(id, l)); }
 
   // ---------------------------------------------------------------- layer data
-  function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 12; }
+  /** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
+  function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
   function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(map.getZoom())}` : state.datum; }
 
   function makeGroup(id) {
@@ -383,6 +386,7 @@
     entry.features = (fc && Array.isArray(fc.features)) ? fc.features : [];
     entry.group.addData({ type: "FeatureCollection", features: entry.features });
     if (id === "cities" || id === "counties" || id === "pilot-counties") rebuildLabels();
+    if (id === "province" && landLayer) { landLayer.clearLayers(); landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
     if (state.selected) restyleAll(id);
   }
 
@@ -482,17 +486,27 @@
   }
 
   function flyToFeature(id, lyr) {
+    let center, zoom;
+    if (lyr instanceof L.Marker) {
+      center = lyr.getLatLng();
+      zoom = Math.max(map.getZoom(), 12);
+    } else {
+      const maxZoom = isRegions(id) ? (lyr.feature.properties.level === "city" ? 9 : 10) : 13;
+      const target = map._getBoundsCenterZoom(lyr.getBounds(), { maxZoom, padding: [30, 30] });
+      center = target.center;
+      zoom = target.zoom;
+    }
     return new Promise((resolve) => {
-      let done = false;
-      const finish = () => { if (!done) { done = true; resolve(); } };
-      map.once("moveend", finish);
+      let done = false, calling = true;
+      const finish = () => { if (!done) { done = true; map.off("moveend", onEnd); resolve(); } };
+      // Stopping a running pan (e.g. a popup's auto-pan) fires moveend synchronously inside flyTo: ignore that one.
+      const onEnd = () => { if (!calling) finish(); };
+      map.on("moveend", onEnd);
       setTimeout(finish, 3000);
-      if (lyr instanceof L.Marker) {
-        map.flyTo(lyr.getLatLng(), Math.max(map.getZoom(), 12), { duration: 0.8 });
-      } else {
-        const maxZoom = isRegions(id) ? (lyr.feature.properties.level === "city" ? 9 : 10) : 13;
-        map.flyToBounds(lyr.getBounds(), { maxZoom, padding: [30, 30], duration: 0.8 });
-      }
+      map.flyTo(center, zoom, { duration: 0.8 });
+      calling = false;
+      const c = map.getCenter();
+      if (Math.abs(map.getZoom() - zoom) < 1e-6 && Math.abs(c.lat - center.lat) < 1e-7 && Math.abs(c.lng - center.lng) < 1e-7) finish();
     });
   }
 
@@ -514,13 +528,13 @@
     [prev && prev.layer, id].concat(REGION_LAYERS_TOP_FIRST).forEach((lid) => {
       if (lid && store.has(lid) && store.get(lid).features.length) restyleAll(lid);
     });
-    syncTableSelection(opts.fromTable);
+    syncTableSelection({ fromTable: opts.fromTable, follow: !opts.fromTable });
     if (!opts.noHash) updateHash();
     if (opts.fly) {
       await flyToFeature(id, lyr);
       lyr = store.get(id).index.get(fid) || lyr; // boundaries may have been refetched for the new zoom
     }
-    if (opts.popup !== false) openPopupFor(id, fid, opts.latlng && !opts.fly ? opts.latlng : featureLatLng(lyr));
+    if (opts.popup !== false) openPopupFor(id, fid, opts.latlng && !opts.fly ? opts.latlng : featureLatLng(lyr), { autoPan: opts.autoPan });
     return true;
   }
 
@@ -533,12 +547,20 @@
     updateHash();
   }
 
-  function openPopupFor(id, fid, latlng) {
+  function openPopupFor(id, fid, latlng, popupOpts) {
     const box = el("div", { className: "popup-profile", dataset: { testid: "popup-profile", feature: `${id}:${fid}` } });
-    const popup = L.popup({ maxWidth: 360, minWidth: 250, maxHeight: 380, autoPanPadding: [24, 24], className: "kc-popup" })
+    const size = map.getSize();
+    const maxWidth = Math.max(180, Math.min(360, size.x - 70));
+    const popup = L.popup({
+      maxWidth, minWidth: Math.min(250, maxWidth), maxHeight: Math.max(200, Math.min(380, size.y - 110)),
+      autoPanPadding: [16, 16], autoPanPaddingTopLeft: L.point(10, 16), className: "kc-popup",
+      autoPan: !(popupOpts && popupOpts.autoPan === false),
+    })
       .setLatLng(latlng).setContent(box);
     currentPopup = popup;
     popup.openOn(map);
+    const closeBtn = popup.getElement() && popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (closeBtn) { closeBtn.setAttribute("aria-label", t("popup.close")); closeBtn.title = t("popup.close"); }
     if (isRegions(id)) fillRegionProfile(box, id, fid, popup);
     else fillSiteProfile(box, id, store.get(id).index.get(fid).feature);
   }
@@ -621,7 +643,7 @@
       box.appendChild(section(t("popup.sites"), siteLists.map((lid) => el("div", { className: "site-group" },
         el("h5", { text: layerTitle(lid) }),
         el("ul", { className: "site-links" }, sites[lid].map((s) => el("li", {},
-          store.has(lid) ? featureLink(lid, s.id, pick(s, "name") || s.name) : el("span", { text: pick(s, "name") }),
+          store.has(lid) ? featureLink(lid, s.id, siteName(lid, s)) : el("span", { text: siteName(lid, s) }),
           s.kind ? el("span", { className: "fig-meta", text: t("kind." + s.kind) }) : null)))))));
     }
     if (prof.level === "city" && (prof.counties || []).length) {
@@ -693,6 +715,10 @@
     if (src) box.appendChild(src);
   }
 
+  /** Display name of a site listed in a profile (in the chosen language). */
+  function siteName(lid, s) {
+    return nameOf(lid, s.id) || pick(s, "name") || s.id;
+  }
   function findLayerOf(fid) {
     for (const [lid, e] of store) if (!isRegions(lid) && e.index.has(String(fid))) return lid;
     return null;
@@ -878,7 +904,9 @@
     scrollRowIntoView(tr);
   }
 
-  function syncTableSelection(fromTable) {
+  /** Mark the selected row. opts.follow: if the list shows another layer, list the selection's layer instead. */
+  function syncTableSelection(opts) {
+    const fromTable = !!(opts && opts.fromTable);
     const s = state.selected;
     const rows = tableRows();
     let hit = null;
@@ -888,15 +916,10 @@
       r.classList.toggle("selected", on);
       if (on) hit = r;
     });
-    if (s && !hit && !fromTable && s.layer !== state.tableLayer && s.layer !== "province") {
+    if (s && !hit && opts && opts.follow && s.layer !== state.tableLayer && s.layer !== "province") {
       // The selection is not in the listed layer: list the selection's layer instead.
-      if (!(isRegions(s.layer) && isRegions(state.tableLayer) && !hasFeature(state.tableLayer, s.id) && !hasFeature(s.layer, s.id))) {
-        state.tableLayer = s.layer;
-        $("#table-layer").value = s.layer;
-        renderExport();
-        renderTable();
-        return;
-      }
+      setTableLayer(s.layer);
+      return;
     }
     if (hit) {
       rows.forEach((r) => r.setAttribute("tabindex", r === hit ? "0" : "-1"));
@@ -912,7 +935,6 @@
     if (top < wrap.scrollTop) wrap.scrollTop = top;
     else if (tr.offsetTop + tr.offsetHeight > wrap.scrollTop + wrap.clientHeight) wrap.scrollTop = tr.offsetTop + tr.offsetHeight - wrap.clientHeight;
   }
-  function hasFeature(lid, fid) { const e = store.get(lid); return !!(e && e.index.has(fid)); }
 
   function initTableKeys() {
     const tbody = $("#feature-rows");
@@ -996,6 +1018,7 @@
       tileLayer.bringToBack();
     }
     document.body.classList.toggle("has-tiles", !!bm);
+    if (landLayer) { if (bm) map.removeLayer(landLayer); else landLayer.addTo(map); }
     const r = document.getElementById("bm-" + cssId(id));
     if (r) r.checked = true;
     restyleAll("counties");
@@ -1119,7 +1142,6 @@
 
   // ---------------------------------------------------------------- URL state (hash)
   let lastHash = null;
-  let hashTimer = null;
   function hashString(over) {
     const c = map.getCenter();
     const parts = {
@@ -1137,14 +1159,11 @@
   }
   function updateHash() {
     if (!state.ready) return;
-    clearTimeout(hashTimer);
-    hashTimer = setTimeout(() => {
-      const h = "#" + hashString();
-      if (h !== window.location.hash) {
-        lastHash = h;
-        window.history.replaceState(null, "", h);
-      }
-    }, 60);
+    const h = "#" + hashString();
+    if (h !== window.location.hash) {
+      lastHash = h;
+      window.history.replaceState(null, "", h);
+    }
   }
   function parseHash(h) {
     const out = {};
@@ -1178,7 +1197,8 @@
       const i = h.s.indexOf(":");
       const lid = i > 0 ? h.s.slice(0, i) : "";
       const fid = i > 0 ? h.s.slice(i + 1) : "";
-      if (known(lid) && fid) await select(lid, fid, { fly: !hasView, noHash: true });
+      // A restored view stays exactly as it was: no auto-pan for the restored popup.
+      if (known(lid) && fid) await select(lid, fid, { fly: !hasView, noHash: true, autoPan: !hasView });
     } else if (!initial) {
       if (currentPopup) map.closePopup(currentPopup);
       clearSelection();
@@ -1218,8 +1238,11 @@
   }
   function togglePanel(force) {
     if (NARROW.matches) {
-      const open = force !== undefined ? force : !document.body.classList.contains("panel-open");
+      const wasOpen = document.body.classList.contains("panel-open");
+      const open = force !== undefined ? force : !wasOpen;
       document.body.classList.toggle("panel-open", open);
+      if (open && !wasOpen) setTimeout(() => $("#panel-close").focus({ preventScroll: true }), 50);
+      if (!open && wasOpen && document.activeElement && $("#side-panel").contains(document.activeElement)) $("#panel-toggle").focus();
     } else {
       const collapsed = force !== undefined ? !force : !document.body.classList.contains("panel-collapsed");
       document.body.classList.toggle("panel-collapsed", collapsed);
@@ -1248,6 +1271,10 @@
     L.control.scale({ imperial: false, position: "bottomright" }).addTo(map);
     datumControl = new DatumControl().addTo(map);
     Object.entries(PANES).forEach(([id, z]) => { const p = map.createPane("p-" + id); p.style.zIndex = String(z); });
+    const land = map.createPane("p-land");
+    land.style.zIndex = "399";
+    land.style.pointerEvents = "none";
+    landLayer = L.geoJSON(null, { pane: "p-land", interactive: false, style: () => ({ stroke: false, fillColor: "#f4f1ea", fillOpacity: 1, className: "land" }) }).addTo(map);
     const lp = map.createPane("p-labels");
     lp.style.zIndex = "450";
     lp.style.pointerEvents = "none";

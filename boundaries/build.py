@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.datum import gcj02_to_wgs84, transform_geometry
 
 from . import EMBEDDED_GPKG
-from .source import PACKAGE, VERSION, CnmapsWheel, Record
+from .source import PACKAGE, VERSION, CnmapsWheel
 
 PRECISION = 1e-6  # coordinates rounded to 6 decimals (~0.1 m)
 LAYER_OF_LEVEL = {"province": "province", "city": "cities", "county": "counties"}

@@ -9,7 +9,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import shapely
 from shapely.geometry import LineString, Point, box
 
 from boundaries.gazetteer import Gazetteer

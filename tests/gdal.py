@@ -1,4 +1,4 @@
-"""Read files with GDAL's own ogrinfo (Debian gdal-bin 3.6 has no -json, so its text summary is parsed)."""
+"""GDAL's own ogrinfo (Debian gdal-bin) reading our files and endpoints; 3.6 has no -json, so its text is parsed."""
 from __future__ import annotations
 
 import re
@@ -6,22 +6,29 @@ import subprocess
 from pathlib import Path
 
 
-def ogr_summary(path: str | Path, *layers: str) -> dict[str, dict]:
-    """{layer: {count, geometry, epsg, text}} as `ogrinfo -ro -so -al` reports it."""
-    out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path), *layers],
-                         capture_output=True, text=True, check=True).stdout
-    result: dict[str, dict] = {}
-    for block in re.split(r"\n(?=Layer name: )", out):
-        name = re.search(r"^Layer name: (.+)$", block, re.M)
-        if not name:
-            continue
-        count = re.search(r"^Feature Count: (\d+)", block, re.M)
-        geom = re.search(r"^Geometry: (.+)$", block, re.M)
-        epsg = re.findall(r'ID\["EPSG",(\d+)\]\]\s*$', block, re.M)
-        result[name.group(1).strip()] = {
-            "count": int(count.group(1)) if count else None,
-            "geometry": geom.group(1).strip() if geom else None,
-            "epsg": int(epsg[-1]) if epsg else None,
-            "text": block,
-        }
-    return result
+def ogrinfo(*args: str) -> str:
+    result = subprocess.run(["ogrinfo", *args], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def ogr_layers(path: Path | str) -> list[dict]:
+    """Parse `ogrinfo -so -al`: per layer its name, geometry type, feature count, EPSG:4326 or not, metadata."""
+    text = ogrinfo("-so", "-al", str(path))
+    layers = []
+    for block in text.split("\nLayer name: ")[1:]:
+        name = block.splitlines()[0].strip()
+        geometry = re.search(r"^Geometry: (.+)$", block, re.M).group(1).strip()
+        count = int(re.search(r"^Feature Count: (-?\d+)$", block, re.M).group(1))
+        epsg4326 = bool(re.search(r'ID\["EPSG",4326\]\]\s*$', block.split("Data axis")[0], re.M))
+        meta = dict(re.findall(r"^  ([A-Za-z_]+)=(.*)$", block.split("Geometry:")[0], re.M))
+        layers.append({"name": name, "geometry": geometry, "count": count, "epsg4326": epsg4326, "meta": meta})
+    return layers
+
+
+def ogr_feature_geometries(path: Path | str, *layer: str) -> list[str]:
+    """Geometry type of every feature GDAL reads (`ogrinfo -al -geom=SUMMARY`)."""
+    text = ogrinfo("-al", "-q", "-geom=SUMMARY", str(path), *layer)
+    return re.findall(r"^  (POINT|MULTIPOINT|LINESTRING|MULTILINESTRING|POLYGON|MULTIPOLYGON) :", text, re.M)
+
+

@@ -69,12 +69,12 @@ def test_coordinates_rounded_to_six_decimals(frames):
 
 
 def test_ogrinfo_reads_three_layers_in_epsg4326():
-    from tests.gdal import ogr_summary
-    layers = ogr_summary(EMBEDDED_GPKG)
+    from tests.gdal import ogr_layers
+    layers = {layer["name"]: layer for layer in ogr_layers(EMBEDDED_GPKG)}
     assert set(layers) == {"province", "cities", "counties"}
     assert layers["counties"]["count"] == 90 and layers["cities"]["count"] == 11
-    assert all(layer["epsg"] == 4326 and layer["geometry"] == "Multi Polygon" for layer in layers.values())
-    assert "cnmaps==1.1.9" in layers["counties"]["text"]
+    assert all(layer["epsg4326"] and layer["geometry"] == "Multi Polygon" for layer in layers.values())
+    assert "cnmaps==1.1.9" in layers["counties"]["meta"]["source"]
 
 
 def test_build_reproduces_the_embedded_geopackage(tmp_path, frames):

@@ -5,8 +5,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import subprocess
 import urllib.parse
 import warnings
 import zipfile
@@ -17,8 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-OGRINFO = shutil.which("ogrinfo")
-needs_ogrinfo = pytest.mark.skipif(OGRINFO is None, reason="GDAL's ogrinfo (Debian gdal-bin) is not installed")
+from tests.gdal import ogr_feature_geometries, ogr_layers, ogrinfo
+
 
 # One layer of each geometry family the catalog serves.
 SAMPLES = {"pilot-counties": "Polygon", "innovation-bases": "Point", "corridors": "LineString"}
@@ -49,32 +47,6 @@ def ogr_open_target(path: Path) -> Path:
     return path
 
 
-def ogrinfo(*args: str) -> str:
-    result = subprocess.run([OGRINFO, *args], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def ogr_layers(path: Path | str) -> list[dict]:
-    """Parse `ogrinfo -so -al`: per layer its name, geometry type, feature count, EPSG:4326 or not, metadata."""
-    text = ogrinfo("-so", "-al", str(path))
-    layers = []
-    for block in text.split("\nLayer name: ")[1:]:
-        name = block.splitlines()[0].strip()
-        geometry = re.search(r"^Geometry: (.+)$", block, re.M).group(1).strip()
-        count = int(re.search(r"^Feature Count: (-?\d+)$", block, re.M).group(1))
-        epsg4326 = bool(re.search(r'ID\["EPSG",4326\]\]\s*$', block.split("Data axis")[0], re.M))
-        meta = dict(re.findall(r"^  ([A-Za-z_]+)=(.*)$", block.split("Geometry:")[0], re.M))
-        layers.append({"name": name, "geometry": geometry, "count": count, "epsg4326": epsg4326, "meta": meta})
-    return layers
-
-
-def ogr_feature_geometries(path: Path | str, *layer: str) -> list[str]:
-    """Geometry type of every feature GDAL reads (`ogrinfo -al -geom=SUMMARY`)."""
-    text = ogrinfo("-al", "-q", "-geom=SUMMARY", str(path), *layer)
-    return re.findall(r"^  (POINT|MULTIPOINT|LINESTRING|MULTILINESTRING|POLYGON|MULTIPOLYGON) :", text, re.M)
-
-
 def family(geometry_type: str) -> str:
     """'Multi Polygon' / 'MULTIPOLYGON' / 'Polygon' → 'polygon'."""
     return geometry_type.lower().replace(" ", "").replace("multi", "").replace("3d", "")
@@ -89,7 +61,6 @@ def disposition_names(header: str) -> tuple[str, str | None]:
 # ---------------------------------------------------------------- every GDAL format opens right
 
 @pytest.mark.gdal
-@needs_ogrinfo
 @pytest.mark.parametrize("ext", GDAL_FORMATS)
 @pytest.mark.parametrize("layer_id", list(SAMPLES))
 def test_export_opens_in_gdal_with_count_type_and_crs(http, catalog, tmp_path, layer_id, ext):
@@ -119,7 +90,6 @@ def test_export_opens_in_gdal_with_count_type_and_crs(http, catalog, tmp_path, l
 
 
 @pytest.mark.gdal
-@needs_ogrinfo
 def test_gpkg_holds_several_layers_with_metadata(http, catalog, tmp_path):
     path, headers = download(http, "/export/cities.gpkg?layers=innovation-bases,corridors", tmp_path, "multi.gpkg")
     layers = {lay["name"]: lay for lay in ogr_layers(path)}
@@ -139,7 +109,6 @@ def test_gpkg_holds_several_layers_with_metadata(http, catalog, tmp_path):
 
 
 @pytest.mark.gdal
-@needs_ogrinfo
 def test_shapefile_zip_has_prj_utf8_cpg_and_field_table(http, catalog, tmp_path):
     path, _ = download(http, "/export/innovation-bases.shp.zip", tmp_path, "bases.shp.zip")
     with zipfile.ZipFile(path) as zf:
@@ -255,9 +224,7 @@ def test_bbox_and_ids_limit_the_download(http, catalog):
     ("/export/counties.png?over=nope", 404),
 ])
 def test_bad_export_requests_are_client_errors(http, path, status):
-    got, headers, body = http.get(path)
-    assert got == status, body[:300]
-    assert "error" in json.loads(body)
+    assert http.error(path)[0] == status
 
 
 @pytest.mark.parametrize("ext", ["geojson", "gpkg", "shp.zip", "kml", "csv", "html", "png", "pdf"])
@@ -287,10 +254,7 @@ def test_content_disposition_has_ascii_fallback_and_utf8_name(http, catalog):
 # ---------------------------------------------------------------- standalone HTML map, offline
 
 @pytest.mark.browser
-def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium is not installed")
+def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path, browser):
     path, headers = download(http, "/export/innovation-bases.html", tmp_path, "bases.html")
     assert headers["Content-Type"].startswith("text/html")
     html = path.read_text(encoding="utf-8")
@@ -298,37 +262,33 @@ def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path):
     frame = catalog.frame("innovation-bases")
     page_url = path.resolve().as_uri()
     blocked, requested, errors = [], [], []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"])
-        try:
-            page = browser.new_page()
+    page = browser.new_page()
+    try:
+        def guard(route):
+            url = route.request.url
+            if url.startswith("http://127.0.0.1") or url == page_url or url.startswith("data:"):
+                route.continue_()
+            else:
+                blocked.append(url)
+                route.abort()
 
-            def guard(route):
-                url = route.request.url
-                if url.startswith("http://127.0.0.1") or url == page_url or url.startswith("data:"):
-                    route.continue_()
-                else:
-                    blocked.append(url)
-                    route.abort()
-
-            page.route("**/*", guard)
-            page.on("request", lambda req: requested.append(req.url))
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(page_url)
-            page.wait_for_selector(".leaflet-interactive", timeout=15000)
-            markers = page.locator("path.leaflet-interactive")
-            assert markers.count() == len(frame)
-            switcher = page.locator(".leaflet-control-layers").inner_text().strip()
-            assert switcher == catalog.spec("innovation-bases").title
-            markers.first.click(force=True)
-            page.wait_for_selector(".leaflet-popup-content", timeout=5000)
-            popup = page.locator(".leaflet-popup-content").inner_text()
-            assert frame["name"].iloc[0] in popup
-            meta_note = page.locator("#export-meta").inner_text()
-            assert catalog.metadata("innovation-bases")["data_date"] in meta_note
-        finally:
-            browser.close()
+        page.route("**/*", guard)
+        page.on("request", lambda req: requested.append(req.url))
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(page_url)
+        page.wait_for_selector(".leaflet-interactive", timeout=15000)
+        markers = page.locator("path.leaflet-interactive")
+        assert markers.count() == len(frame)
+        switcher = page.locator(".leaflet-control-layers").inner_text().strip()
+        assert switcher == catalog.spec("innovation-bases").title
+        markers.first.click(force=True)
+        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert frame["name"].iloc[0] in popup
+        meta_note = page.locator("#export-meta").inner_text()
+        assert catalog.metadata("innovation-bases")["data_date"] in meta_note
+    finally:
+        page.close()
     assert blocked == [], f"the exported map tried to reach outside hosts: {blocked}"
     assert all(u == page_url or u.startswith("data:") for u in requested), requested
     assert errors == []

@@ -1,7 +1,6 @@
 """The innovation layers hold what the seeds give, every fact is cited, and bad data fails at start-up."""
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml

@@ -10,6 +10,8 @@ import pandas as pd
 
 from . import LAYERS
 
+NAMES_EN = Path(__file__).parent / "names_en.csv"
+
 REQUIRED = ["adcode", "name", "level", "city", "city_adcode", "province", "province_adcode"]
 
 
@@ -56,6 +58,23 @@ def load(path: str | Path) -> Boundaries:
         bad = frame[~frame.geometry.is_valid] if len(frame) else frame
         problems += [f"{path}: {layer} {r.adcode} {r.name}: invalid geometry" for r in bad.itertuples()]
         frames[layer] = frame
+    if not problems:
+        _add_english_names(frames, problems)
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
     return Boundaries(frames["province"], frames["cities"], frames["counties"], path)
+
+
+def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str]) -> None:
+    """Columns name_en and city_en from names_en.csv (adcode,name,name_en); its names must match the data."""
+    english: dict[str, str] = {}
+    if NAMES_EN.exists():
+        table = pd.read_csv(NAMES_EN, dtype=str, keep_default_na=False)
+        known = {a: n for f in frames.values() for a, n in zip(f["adcode"], f["name"])}
+        for row in table.itertuples():
+            if row.adcode in known and known[row.adcode] != row.name:
+                problems.append(f"{NAMES_EN.name}: {row.adcode} is {known[row.adcode]}, not {row.name}")
+            english[row.adcode] = row.name_en
+    for frame in frames.values():
+        frame["name_en"] = [english.get(a) for a in frame["adcode"]]
+        frame["city_en"] = [english.get(a) for a in frame["city_adcode"]]

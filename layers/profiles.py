@@ -55,7 +55,8 @@ class Profiles:
                 designations.append({"programme": p["programme"], "programme_en": p.get("programme_en"),
                                      "year": p["year"], "source": p["source"], "listed_as": p["listed_as"]})
             profile = {
-                "adcode": row.adcode, "name": row.name, "level": row.level, "city": row.city,
+                "adcode": row.adcode, "name": row.name, "name_en": row.name_en, "level": row.level, "city": row.city,
+                "city_en": row.city_en,
                 "city_adcode": row.city_adcode, "province": row.province,
                 "designations": designations,
                 "figures": [f for f in facts if isinstance(f["value"], (int, float)) and not isinstance(f["value"], bool)],
@@ -70,7 +71,7 @@ class Profiles:
                 key = "city_adcode" if row.level == "city" else "province_adcode"
                 members = counties[counties[key if key in counties else "city_adcode"] == row.adcode] \
                     if row.level == "city" else counties
-                profile["counties"] = [{"adcode": c.adcode, "name": c.name, "pilot": bool(c.pilot)}
+                profile["counties"] = [{"adcode": c.adcode, "name": c.name, "name_en": c.name_en, "pilot": bool(c.pilot)}
                                        for c in members.itertuples()]
                 profile["pilot_counties"] = [c["name"] for c in profile["counties"] if c["pilot"]]
             self._profiles[row.adcode] = profile

@@ -87,7 +87,8 @@ class Catalog:
                     problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
 
     def _region_frame(self, layer: str) -> gpd.GeoDataFrame:
-        frame = self.boundaries.layer(layer)[["adcode", "name", "city", "level", "province", "city_adcode", "geometry"]].copy()
+        columns = ["adcode", "name", "name_en", "city", "city_en", "level", "province", "city_adcode", "geometry"]
+        frame = self.boundaries.layer(layer)[columns].copy()
         pilots = {p["adcode"]: p for p in self.data.pilots}
         if layer == "counties":
             frame["pilot"] = frame["adcode"].isin(list(pilots))

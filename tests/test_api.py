@@ -101,3 +101,12 @@ def test_search(http):
 ])
 def test_bad_input_is_a_json_error(http, path, status):
     assert http.error(path)[0] == status
+
+
+def test_english_names_for_regions(http):
+    _, p = http.json("/api/regions/330381")
+    assert (p["name_en"], p["city_en"]) == ("Rui'an City", "Wenzhou")
+    _, body = http.json("/api/search?q=xiaoshan")
+    assert body["results"][0]["id"] == "330109"
+    _, fc = http.json("/api/layers/counties?zoom=7")
+    assert all(f["properties"]["name_en"] for f in fc["features"])

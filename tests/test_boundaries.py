@@ -96,3 +96,14 @@ def test_build_cli_rejects_unknown_province(tmp_path):
     assert out.returncode == 2
     assert out.stderr.startswith("error: no province named '火星省'")
     assert "Traceback" not in out.stderr
+
+
+def test_english_names_cover_every_region_and_match_the_data():
+    import pandas as pd
+    from boundaries.store import NAMES_EN, load
+    table = pd.read_csv(NAMES_EN, dtype=str)
+    b = load(EMBEDDED_GPKG)
+    regions = b.regions
+    assert sorted(table["adcode"]) == sorted(regions["adcode"])
+    assert dict(zip(table["adcode"], table["name"])) == dict(zip(regions["adcode"], regions["name"]))
+    assert regions["name_en"].notna().all()

@@ -386,6 +386,8 @@ def test_english_toggle_changes_all_ui_text(open_map, layers):
     mp.js(f"() => window.kechuang.select('pilot-counties', '{XIAOSHAN}', {{fly: true}})")
     text = mp.wait_popup_text(strings["en"]["popup.designations"])
     assert "Science & Technology China" in text
+    assert "Xiaoshan District" in text and "Hangzhou" in text  # region names follow the language too
+    assert "Xiaoshan District" in mp.page.locator('[data-testid="table-row"]').all_inner_texts()[0]
     # And back.
     mp.page.locator('[data-testid="lang-toggle"]').click()
     assert title.inner_text() == "科创地图"

@@ -368,7 +368,7 @@
     box.appendChild(el("strong", { text: pick(p, "name") || p.name || fidOf(f) }));
     const bits = [];
     if (isRegions(id)) {
-      if (p.level === "county" && p.city) bits.push(p.city);
+      if (p.level === "county" && p.city) bits.push(pick(p, "city"));
       if (id === "pilot-counties" || p.pilot) bits.push(t("popup.pilot"));
     } else {
       if (p.kind) bits.push(t("kind." + p.kind));
@@ -463,7 +463,7 @@
     const add = (group, cls, feature) => {
       const p = labelPoint(feature.geometry);
       if (!p) return;
-      const span = el("span", { text: feature.properties.name });
+      const span = el("span", { text: pick(feature.properties, "name") });
       L.marker(toLatLng(p), {
         icon: L.divIcon({ html: span, className: "map-label " + cls, iconSize: null }),
         interactive: false, keyboard: false, pane: "p-labels",
@@ -596,7 +596,7 @@
   async function fillRegionProfile(box, id, adcode, popup) {
     const f = store.get(id).index.get(adcode).feature;
     const p = f.properties || {};
-    box.appendChild(el("h3", { text: p.name }));
+    box.appendChild(el("h3", { text: pick(p, "name") }));
     const loading = el("p", { className: "loading", text: t("popup.loading") });
     box.appendChild(loading);
     let prof = profiles.get(adcode);
@@ -616,9 +616,9 @@
   function renderRegionProfile(box, prof, id) {
     const isPilot = (prof.designations || []).length > 0 || id === "pilot-counties";
     const head = el("header", { className: "pp-head" });
-    head.appendChild(el("h3", { text: prof.name }));
+    head.appendChild(el("h3", { text: pick(prof, "name") }));
     const meta = [t("level." + prof.level)];
-    if (prof.level === "county" && prof.city) meta.push(prof.city);
+    if (prof.level === "county" && prof.city) meta.push(pick(prof, "city"));
     const metaP = el("p", { className: "pp-meta", text: meta.join(" · ") });
     if (isPilot && (prof.designations || []).length) metaP.appendChild(el("span", { className: "badge pilot", text: t("popup.pilot") }));
     head.appendChild(metaP);
@@ -648,11 +648,11 @@
     }
     if (prof.level === "city" && (prof.counties || []).length) {
       box.appendChild(section(t("popup.counties"), el("ul", { className: "county-links" }, prof.counties.map((c) =>
-        el("li", {}, featureLink(c.pilot && store.has("pilot-counties") && state.visible.has("pilot-counties") ? "pilot-counties" : "counties", c.adcode, c.name),
+        el("li", {}, featureLink(c.pilot && store.has("pilot-counties") && state.visible.has("pilot-counties") ? "pilot-counties" : "counties", c.adcode, pick(c, "name")),
           c.pilot ? el("span", { className: "badge pilot", text: t("popup.pilot") }) : null)))));
     }
     if (prof.level === "county" && prof.city_adcode && store.has("cities")) {
-      box.appendChild(el("p", { className: "pp-foot" }, featureLink("cities", prof.city_adcode, `${t("popup.openCity")}${t("colon")}${prof.city}`)));
+      box.appendChild(el("p", { className: "pp-foot" }, featureLink("cities", prof.city_adcode, `${t("popup.openCity")}${t("colon")}${pick(prof, "city")}`)));
     }
   }
 
@@ -883,7 +883,7 @@
       const p = f.properties || {};
       const fid = fidOf(f);
       let second;
-      if (regions) second = p.level === "city" ? "" : (p.city || "");
+      if (regions) second = p.level === "city" ? "" : (pick(p, "city") || "");
       else second = [p.county, p.role ? t("role." + p.role) : t("kind." + (p.kind || "other"))].filter(Boolean).join(" · ");
       const nameCell = el("td", { className: "name" }, el("span", { text: pick(p, "name") || p.name || fid }));
       if (!regions && p.schematic) nameCell.appendChild(el("span", { className: "badge schematic", text: t("popup.schematic") }));
@@ -1211,6 +1211,7 @@
   function setLang(lang) {
     I18N.setLang(lang);
     if (!map) return;
+    rebuildLabels();
     buildLayerControl();
     buildTableSelect();
     buildBasemapControl();

@@ -25,6 +25,7 @@ class Boundaries:
     cities: gpd.GeoDataFrame
     counties: gpd.GeoDataFrame
     path: Path
+    metadata: dict[str, str]
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         return getattr(self, name)
@@ -62,7 +63,9 @@ def load(path: str | Path) -> Boundaries:
         _add_english_names(frames, problems)
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
-    return Boundaries(frames["province"], frames["cities"], frames["counties"], path)
+    import pyogrio
+    metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
+    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
 
 
 def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str]) -> None:

@@ -1,8 +1,6 @@
 """The Catalog: builds every layer from the boundaries and the curated records, checks it, and answers queries."""
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from geo.shapes import bbox as geom_bbox, circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
-from .catalog import CATALOG, GROUPS, PROVINCE, LayerSpec
+from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, LayerSpec
 from .records import DataError, SeedTexts
 
 SITE_COLUMNS = [
@@ -30,13 +28,6 @@ SITE_COLUMNS = [
 ]
 DEFAULT_RADIUS_M = 1000
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
-
-
-@dataclass(frozen=True)
-class Settings:
-    boundaries: Path
-    layers_dir: Path
-    seeds_dir: Path
 
 
 class Catalog:
@@ -54,7 +45,6 @@ class Catalog:
         self._check_locations(problems)
         if problems.items:
             raise DataError(problems.items)
-        self.data_date = self._data_date(boundaries, layers_dir)
         self._frames: dict[str, gpd.GeoDataFrame] = {}
         for spec in CATALOG:
             self._frames[spec.id] = self._build(spec)
@@ -64,12 +54,6 @@ class Catalog:
         self.profiles = Profiles(self)
 
     # --- building -----------------------------------------------------------------------
-    @staticmethod
-    def _data_date(*paths: Path) -> str:
-        newest = max((p.stat().st_mtime for root in paths for p in ([root] if root.is_file() else root.rglob("*"))
-                      if p.is_file()), default=0)
-        return dt.date.fromtimestamp(newest).isoformat()
-
     def _check_locations(self, problems: records.Problems) -> None:
         counties = self.boundaries.counties.set_index("adcode")
         province = self.boundaries.province.union_all()
@@ -138,13 +122,17 @@ class Catalog:
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         spec = self.spec(layer_id)
+        boundary = self.boundaries.metadata
         if spec.kind == "regions":
-            source = "AMap administrative boundaries via PyPI cnmaps==1.1.9, converted GCJ-02 → WGS-84"
+            source = f"AMap administrative boundaries, {boundary.get('source', '')}, converted GCJ-02 → WGS-84"
+            data_date = boundary.get("build_date", "")
             if spec.id == "pilot-counties":
                 source += f"; list: {self.data.pilot_meta.get('source', '')}"
+                data_date = max(data_date, DATA_DATE)
         else:
             source = "科创地图 curated records (layers/data), facts cited to the seed documents; locations schematic/approximate as each feature's precision says"
-        return {"title": spec.title, "title_en": spec.title_en, "source": source, "data_date": self.data_date,
+            data_date = DATA_DATE
+        return {"title": spec.title, "title_en": spec.title_en, "source": source, "data_date": data_date,
                 "datum": DATUM_LABEL, "description": spec.description}
 
     def summary(self, spec: LayerSpec) -> dict[str, Any]:

@@ -163,3 +163,22 @@ def test_catalog_builds_on_all_of_china(china_gpkg):
     assert set(cat.frame("pilot-counties").index) == PILOTS
     assert cat.profiles.get("330109")["designations"]
     assert cat.profiles.get("110105")["name"] == "朝阳区"
+
+
+def test_data_date_is_declared_and_current():
+    """Exports state a data date: the declared one must not be older than the last commit to the data."""
+    import subprocess
+    from layers.catalog import DATA_DATE
+    root = SETTINGS.layers_dir.parent.parent
+    last = subprocess.run(["git", "log", "-1", "--format=%cs", "--", "layers/data"], cwd=root,
+                          capture_output=True, text=True)
+    if last.returncode != 0 or not last.stdout.strip():
+        pytest.skip("no git history here")
+    assert DATA_DATE >= last.stdout.strip(), "layers/data changed: bump DATA_DATE in layers/catalog.py"
+
+
+def test_metadata_names_source_date_and_datum(catalog):
+    counties = catalog.metadata("counties")
+    assert "cnmaps==1.1.9" in counties["source"] and counties["data_date"] == catalog.boundaries.metadata["build_date"]
+    bases = catalog.metadata("innovation-bases")
+    assert bases["datum"] == "WGS-84 (EPSG:4326)" and bases["data_date"]

@@ -220,6 +220,15 @@ def read(layers_dir: Path, seeds: SeedTexts, resolve) -> tuple[LayerData, Proble
                     "schematic": layer in ("science-city-zones", "corridors"),
                 })
     ids = {s["id"] for s in sites}
+    by_id = {s["id"]: s for s in sites}
+    for s in sites:  # a layout part without its own designation belongs to its parent's layout
+        parent = by_id.get(s.get("parent") or "")
+        if s["designation"] is None and parent is not None:
+            pd = parent.get("designation") or {}
+            s["designation"] = {
+                "programme": f"{parent['name']}空间布局", "programme_en": f"Layout of {parent.get('name_en') or parent['name']}",
+                "year": pd.get("year"), "source": parent.get("layout_source") or pd.get("source") or "",
+                "inherited_from": parent["id"]}
     for s in sites:
         if s.get("parent") and s["parent"] not in ids:
             problems.add(f"site {s['id']}", f"parent {s['parent']!r} is not a site id")

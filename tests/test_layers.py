@@ -30,7 +30,8 @@ def test_six_innovation_bases(catalog):
 
 
 @pytest.mark.parametrize("name", ["钱塘科学城", "未来科技城", "青山湖科技城", "紫金港科技城", "宁波新材料科技城", "嘉兴科技城",
-                                  "海洋科学城", "浙南科技城", "金华国际科技城", "镜湖科技城", "滨海科技城", "鉴湖科技城"])
+                                  "海洋科学城", "浙南科技城", "金华国际科技城", "镜湖科技城", "滨海科技城", "鉴湖科技城",
+                                  "瑞安科技城", "湖州科技城", "台州科技城", "国际海洋生态科技城"])
 def test_every_science_city_the_seeds_name(catalog, name):
     frame = catalog.frame("science-cities")
     assert any(name in n or name in " ".join(a) for n, a in zip(frame["name"], frame["aliases"])), name

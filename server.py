@@ -1,7 +1,8 @@
 """The web layer: a Flask app factory whose thin views call the catalog (layers/) and generic handlers (geo/).
 
-Every client error is a geo.errors.ApiError carrying its status; `_error` turns it (and anything
-unexpected) into JSON in one place, so no traceback ever reaches a user.
+Every client error is a geo.errors.ApiError carrying its status; the error handlers in `create_app`
+turn it (and anything unexpected) into JSON in one place, so no traceback ever reaches a user.
+Compressible answers (pages, assets, JSON) are gzipped in one after-request hook.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import sys
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from geo.datum import DATUMS
 from geo.errors import ApiError, BadRequest
 from geo.geojson import MEDIA_TYPE
 from geo import export, ogc
@@ -25,18 +25,37 @@ log = logging.getLogger("kechuang")
 VERSION = "0.1.0"
 
 
+SERVED_DATUMS = ("wgs84", "gcj02")
+COMPRESSIBLE = {"application/json", "application/geo+json", "text/html", "text/css", "application/javascript",
+                "text/javascript", "image/svg+xml"}
+
+
 def _datum_arg() -> str:
     datum = request.args.get("datum", "wgs84").lower()
-    if datum not in DATUMS[:2]:
-        raise BadRequest(f"datum must be wgs84 or gcj02, got {datum!r}")
+    if datum not in SERVED_DATUMS:
+        raise BadRequest(f"datum must be {' or '.join(SERVED_DATUMS)}, got {datum!r}")
     return datum
 
 
-def _maybe_gzip(resp: Response) -> Response:
-    if "gzip" in request.headers.get("Accept-Encoding", "") and len(resp.get_data()) > 1024:
-        resp.set_data(gzip.compress(resp.get_data(), compresslevel=6))
+def _gzip(resp: Response) -> Response:
+    """Gzip a compressible 200 answer when the client accepts it (downloads are sent as they are).
+
+    A compressed answer's ETag becomes weak (W/"…"): the same content, another encoding (RFC 9110 §8.8.1);
+    If-None-Match compares weakly, so revalidation still answers 304.
+    """
+    if (resp.status_code != 200 or resp.mimetype not in COMPRESSIBLE or "Content-Encoding" in resp.headers
+            or "gzip" not in request.headers.get("Accept-Encoding", "")
+            or "attachment" in resp.headers.get("Content-Disposition", "")):
+        return resp
+    resp.direct_passthrough = False  # static files stream; read them to compress
+    body = resp.get_data()
+    if len(body) > 1024:
+        resp.set_data(gzip.compress(body, compresslevel=6))
         resp.headers["Content-Encoding"] = "gzip"
         resp.headers["Vary"] = "Accept-Encoding"
+        etag = resp.headers.get("ETag")
+        if etag and not etag.startswith("W/"):
+            resp.headers["ETag"] = "W/" + etag
     return resp
 
 
@@ -70,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.after_request
     def _headers(resp: Response) -> Response:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return resp
+        return _gzip(resp)
 
     @app.get("/")
     def index():
@@ -90,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def api_layer(layer_id: str):
         body = catalog.geojson(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=int_arg(request.args, "zoom", low=0, high=18),
                                datum=_datum_arg(), ids=parse_ids(request.args.get("ids")))
-        return _maybe_gzip(Response(body, mimetype=MEDIA_TYPE))
+        return Response(body, mimetype=MEDIA_TYPE)
 
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):

@@ -110,3 +110,15 @@ def test_english_names_for_regions(http):
     assert body["results"][0]["id"] == "330109"
     _, fc = http.json("/api/layers/counties?zoom=7")
     assert all(f["properties"]["name_en"] for f in fc["features"])
+
+
+@pytest.mark.parametrize("path", ["/", "/static/vendor/leaflet-1.9.4/leaflet.js", "/static/app/map.js",
+                                  "/api/regions/330109", "/ogc/collections"])
+def test_compressible_answers_are_gzipped_and_revalidate(http, path):
+    status, headers, body = http.get(path, {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert len(gzip.decompress(body)) > len(body)
+    if "ETag" in headers:
+        assert headers["ETag"].startswith("W/")
+        again, _, _ = http.get(path, {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
+        assert again == 304

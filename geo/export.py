@@ -405,7 +405,12 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
     m.default_css = []
     for layer in layers:
         flat = flat_frame(layer.frame)
-        fc = feature_collection(flat.set_index(ID_FIELD, drop=False), precision=PRECISION, stringify_nested=True)
+        # folium's popups and tooltips put values into HTML strings: escape them so text stays text
+        shown = flat.copy()
+        for col in shown.columns:
+            if col != shown.geometry.name:
+                shown[col] = shown[col].map(lambda v: _esc(v) if isinstance(v, str) else v)
+        fc = feature_collection(shown.set_index(ID_FIELD, drop=False), precision=PRECISION, stringify_nested=True)
         style = dict(layer.style)
         color = style.get("color", "#555555" if layer.background else "#c0392b")
         fill = style.get("fill")

@@ -374,3 +374,31 @@ def test_scale_bar_length_is_right_at_the_map_latitude():
     assert mapprint.nice_length(37_000) == 20_000
     assert mapprint.nice_length(9_999) == 5_000
     assert mapprint.nice_length(100) == 100
+
+
+@pytest.mark.browser
+def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
+    """A property holding markup is shown as text in the exported map's popup, never run as HTML."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo import export
+    evil = '<img src=x onerror="window.pwned=1">'
+    frame = gpd.GeoDataFrame({"id": ["a"], "name": [evil]}, geometry=[Point(120.2, 30.2)], crs="EPSG:4326")
+    frame.index = frame["id"]
+    layer = export.ExportLayer("t", "测试", frame, {"source": "test", "data_date": "2026-01-01", "datum": "WGS-84"})
+    path = tmp_path / "t.html"
+    path.write_bytes(export.export([layer], "html"))
+    page = browser.new_page()
+    try:
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                   or route.request.url.startswith("data:") else route.abort())
+        page.goto(path.resolve().as_uri())
+        page.wait_for_selector("path.leaflet-interactive", timeout=15000)
+        page.locator("path.leaflet-interactive").first.click(force=True)
+        page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+        assert evil in page.locator(".leaflet-popup-content").inner_text()
+        assert page.locator(".leaflet-popup-content img").count() == 0
+        assert page.evaluate("() => window.pwned") is None
+    finally:
+        page.close()

@@ -80,10 +80,21 @@ def page_from_options(options: Mapping[str, Any]) -> Page:
     return Page(size, orientation, dpi)
 
 
+CJK_FAMILY = "Noto Sans CJK SC"  # the Simplified Chinese face of Debian's Noto Sans CJK collection
+
+
 def cjk_font() -> FontProperties:
-    """The first installed CJK font (Noto Sans CJK on Debian); matplotlib's default if none is."""
+    """The Simplified Chinese face of the first installed CJK font; matplotlib's default if none is.
+
+    A .ttc holds several faces (JP first); asking by file name gets the Japanese glyph shapes, so the
+    collection is registered and its SC face is asked for by family name.
+    """
+    from matplotlib import font_manager
     for path in CJK_FONT_CANDIDATES:
         if Path(path).is_file():
+            font_manager.fontManager.addfont(path)
+            if any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist):
+                return FontProperties(family=CJK_FAMILY)
             return FontProperties(fname=path)
     return FontProperties()
 
@@ -274,8 +285,10 @@ def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None
     # Legend panel
     entries = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
+    legend_font = font.copy()
+    legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
     leg = fig.legend([h for h, _ in entries], [t for _, t in entries], loc="upper left", bbox_to_anchor=leg_anchor,
-                     prop=font, fontsize=9, title="图例 Legend", title_fontproperties=bold, frameon=True,
+                     prop=legend_font, title="图例 Legend", title_fontproperties=bold, frameon=True,
                      borderpad=0.8, labelspacing=0.9, handlelength=2.2)
     leg.set_gid("legend")
     for text in leg.get_texts():

@@ -124,7 +124,7 @@ class Catalog:
         spec = self.spec(layer_id)
         boundary = self.boundaries.metadata
         if spec.kind == "regions":
-            source = f"AMap administrative boundaries, {boundary.get('source', '')}, converted GCJ-02 → WGS-84"
+            source = f"{boundary.get('source', 'AMap administrative boundaries')}, converted GCJ-02 → WGS-84"
             data_date = boundary.get("build_date", "")
             if spec.id == "pilot-counties":
                 source += f"; list: {self.data.pilot_meta.get('source', '')}"

@@ -11,7 +11,6 @@ import yaml
 
 from geo.errors import BadRequest, NotFound
 
-from . import DATA_DIR
 from .store import Boundaries, load
 
 FORMER_NAMES = Path(__file__).parent / "former_names.yaml"
@@ -130,16 +129,13 @@ class Gazetteer:
         if levels:
             codes = {c for c in codes if self.places[c].level in levels}
         if len(codes) > 1:
-            # a city and its namesake county (e.g. 龙港 vs …) never collide in practice; prefer the finer level
-            ranked = sorted(codes, key=lambda c: ("province", "city", "county").index(self.places[c].level))
-            finest = [c for c in ranked if self.places[c].level == self.places[ranked[-1]].level]
+            # a name written in full beats units it is only the short or prefixed form of
             exact = [c for c in codes if self.places[c].name == text]
             if len(exact) == 1:
                 return self.places[exact[0]]
-            if len(finest) > 1 or len(codes) > 1:
-                options = sorted(self.places[c].full_name for c in codes)
-                raise AmbiguousName(f"{text!r} is ambiguous: {'、'.join(options)}; give the province or city",
-                                    candidates=[{"adcode": c, "name": self.places[c].full_name} for c in sorted(codes)])
+            options = sorted(self.places[c].full_name for c in codes)
+            raise AmbiguousName(f"{text!r} is ambiguous: {'、'.join(options)}; give the province or city",
+                                candidates=[{"adcode": c, "name": self.places[c].full_name} for c in sorted(codes)])
         if codes:
             return self.places[codes.pop()]
         former = self.former.get(text)
@@ -174,4 +170,4 @@ def _cached(gpkg: str) -> Gazetteer:
     return Gazetteer(load(gpkg), former)
 
 
-__all__ = ["Gazetteer", "Place", "AmbiguousName", "UnknownName", "short_name", "DATA_DIR"]
+__all__ = ["Gazetteer", "Place", "AmbiguousName", "UnknownName", "short_name"]

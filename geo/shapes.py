@@ -23,11 +23,12 @@ def circle(lon: float, lat: float, radius_m: float, segments: int = 48) -> Polyg
 
 def label_point(geom: BaseGeometry) -> tuple[float, float]:
     """A point inside the geometry for labels and fly-to: the centroid when it lies inside, else a point on it."""
-    c = geom.centroid
-    if not geom.contains(c) and geom.geom_type not in ("Point", "LineString", "MultiLineString"):
-        c = geom.representative_point()
-    elif geom.geom_type in ("LineString", "MultiLineString"):
-        c = shapely.line_interpolate_point(geom, 0.5, normalized=True)
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        c = shapely.line_interpolate_point(geom, 0.5, normalized=True)  # halfway along a line
+    else:
+        c = geom.centroid
+        if geom.geom_type != "Point" and not geom.contains(c):  # e.g. a crescent-shaped county
+            c = geom.representative_point()
     return round(c.x, 6), round(c.y, 6)
 
 

@@ -68,9 +68,10 @@ class Profiles:
                 "center": list(label_point(row.geometry)), "bbox": geom_bbox(row.geometry),
             }
             if row.level in ("city", "province"):
-                key = "city_adcode" if row.level == "city" else "province_adcode"
-                members = counties[counties[key if key in counties else "city_adcode"] == row.adcode] \
-                    if row.level == "city" else counties
+                if row.level == "city":
+                    members = counties[counties["city_adcode"] == row.adcode]
+                else:  # a province's counties share the first two digits of its adcode
+                    members = counties[counties["adcode"].str[:2] == row.adcode[:2]]
                 profile["counties"] = [{"adcode": c.adcode, "name": c.name, "name_en": c.name_en, "pilot": bool(c.pilot)}
                                        for c in members.itertuples()]
                 profile["pilot_counties"] = [c["name"] for c in profile["counties"] if c["pilot"]]
@@ -85,3 +86,6 @@ class Profiles:
 
     def __len__(self) -> int:
         return len(self._profiles)
+
+    def __iter__(self):
+        return iter(self._profiles.values())

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 LAYER_OF_LEVEL = {"province": "province", "city": "cities", "county": "counties"}
 
 
+def _region(profile: dict[str, Any]) -> dict[str, Any]:
+    return {"id": profile["adcode"], "layer": LAYER_OF_LEVEL[profile["level"]], "name": profile["name"],
+            "name_en": profile.get("name_en"), "adcode": profile["adcode"], "city": profile["city"],
+            "kind": profile["level"], "center": profile["center"], "bbox": profile["bbox"]}
+
+
 def search(catalog: "Catalog", query: str | None, limit: int = 12) -> list[dict[str, Any]]:
     text = (query or "").strip()
     if not text:
@@ -21,21 +27,13 @@ def search(catalog: "Catalog", query: str | None, limit: int = 12) -> list[dict[
         raise BadRequest("q is too long (at most 100 characters)")
     results: list[tuple[int, dict[str, Any]]] = []
     for rank, place in enumerate(catalog.gazetteer.search(text, limit=limit)):
-        profile = catalog.profiles.get(place.adcode)
-        results.append((0 if place.name.startswith(text) or rank == 0 else 2, {
-            "id": place.adcode, "layer": LAYER_OF_LEVEL[place.level], "name": place.name,
-            "name_en": profile.get("name_en"), "adcode": place.adcode,
-            "city": place.city, "kind": place.level, "center": profile["center"], "bbox": profile["bbox"]}))
+        results.append((0 if place.name.startswith(text) or rank == 0 else 2, _region(catalog.profiles.get(place.adcode))))
     needle = text.lower()
     found = {r["id"] for _, r in results}
-    regions = catalog.boundaries.regions
-    for row in regions[regions["name_en"].fillna("").str.lower().str.contains(needle, regex=False)].itertuples(index=False):
-        if row.adcode not in found and needle:
-            profile = catalog.profiles.get(row.adcode)
-            rank = 0 if row.name_en.lower().startswith(needle) else 2
-            results.append((rank, {"id": row.adcode, "layer": LAYER_OF_LEVEL[row.level], "name": row.name,
-                                   "name_en": row.name_en, "adcode": row.adcode, "city": row.city, "kind": row.level,
-                                   "center": profile["center"], "bbox": profile["bbox"]}))
+    for profile in catalog.profiles:  # regions by English name
+        english = (profile.get("name_en") or "").lower()
+        if needle in english and profile["adcode"] not in found:
+            results.append((0 if english.startswith(needle) else 2, _region(profile)))
     seen: set[str] = set()
     for layer in SITE_LAYERS:
         frame = catalog.frame(layer)

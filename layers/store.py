@@ -19,6 +19,7 @@ from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
 from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, LayerSpec
+from .profiles import Profiles
 from .records import DataError, SeedTexts
 
 SITE_COLUMNS = [
@@ -50,7 +51,6 @@ class Catalog:
             self._frames[spec.id] = self._build(spec)
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
         self._geojson: dict[tuple[str, int | None, str], bytes] = {}
-        from .profiles import Profiles  # noqa: PLC0415 - profiles need the built frames
         self.profiles = Profiles(self)
 
     # --- building -----------------------------------------------------------------------

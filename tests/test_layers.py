@@ -164,6 +164,7 @@ def test_catalog_builds_on_all_of_china(china_gpkg):
     assert set(cat.frame("pilot-counties").index) == PILOTS
     assert cat.profiles.get("330109")["designations"]
     assert cat.profiles.get("110105")["name"] == "朝阳区"
+    assert len(cat.profiles.get("330000")["counties"]) == 90  # a province lists its own counties, not China's
 
 
 def test_data_date_is_declared_and_current():

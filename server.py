@@ -4,6 +4,7 @@ Every client error is a geo.errors.ApiError carrying its status; the error handl
 turn it (and anything unexpected) into JSON in one place, so no traceback ever reaches a user.
 Compressible answers (pages, assets, JSON) are gzipped in one after-request hook.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -13,9 +14,9 @@ import sys
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from geo import export, ogc
 from geo.errors import ApiError, BadRequest
 from geo.geojson import MEDIA_TYPE
-from geo import export, ogc
 from geo.params import int_arg, parse_bbox, parse_ids
 from layers import get_catalog
 from layers.search import search
@@ -26,8 +27,15 @@ VERSION = "0.1.0"
 
 
 SERVED_DATUMS = ("wgs84", "gcj02")
-COMPRESSIBLE = {"application/json", "application/geo+json", "text/html", "text/css", "application/javascript",
-                "text/javascript", "image/svg+xml"}
+COMPRESSIBLE = {
+    "application/json",
+    "application/geo+json",
+    "text/html",
+    "text/css",
+    "application/javascript",
+    "text/javascript",
+    "image/svg+xml",
+}
 
 
 def _datum_arg() -> str:
@@ -43,9 +51,13 @@ def _gzip(resp: Response) -> Response:
     A compressed answer's ETag becomes weak (W/"…"): the same content, another encoding (RFC 9110 §8.8.1);
     If-None-Match compares weakly, so revalidation still answers 304.
     """
-    if (resp.status_code != 200 or resp.mimetype not in COMPRESSIBLE or "Content-Encoding" in resp.headers
-            or "gzip" not in request.headers.get("Accept-Encoding", "")
-            or "attachment" in resp.headers.get("Content-Disposition", "")):
+    if (
+        resp.status_code != 200
+        or resp.mimetype not in COMPRESSIBLE
+        or "Content-Encoding" in resp.headers
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or "attachment" in resp.headers.get("Content-Disposition", "")
+    ):
         return resp
     resp.direct_passthrough = False  # static files stream; read them to compress
     body = resp.get_data()
@@ -76,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if exc.code == 404:
-            message = f"no such route {request.path!r}; see /api/layers, /api/regions/<adcode>, /api/search?q=, /export/<id>.<ext>, /ogc"
+            message = (
+                f"no such route {request.path!r}; see /api/layers, /api/regions/<adcode>, /api/search?q=, "
+                "/export/<id>.<ext>, /ogc"
+            )
         else:
             message = exc.description
         return jsonify({"error": message}), exc.code
@@ -93,8 +108,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        config = {"basemaps": list(settings.basemaps), "ogc_url": request.host_url.rstrip("/") + "/ogc",
-                  "version": VERSION}
+        config = {
+            "basemaps": list(settings.basemaps),
+            "ogc_url": request.host_url.rstrip("/") + "/ogc",
+            "version": VERSION,
+        }
         return render_template("index.html", config=config)
 
     @app.get("/healthz")
@@ -107,8 +125,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
-        body = catalog.geojson(layer_id, bbox=parse_bbox(request.args.get("bbox")), zoom=int_arg(request.args, "zoom", low=0, high=18),
-                               datum=_datum_arg(), ids=parse_ids(request.args.get("ids")))
+        body = catalog.geojson(
+            layer_id,
+            bbox=parse_bbox(request.args.get("bbox")),
+            zoom=int_arg(request.args, "zoom", low=0, high=18),
+            datum=_datum_arg(),
+            ids=parse_ids(request.args.get("ids")),
+        )
         return Response(body, mimetype=MEDIA_TYPE)
 
     @app.get("/api/regions/<adcode>")
@@ -117,14 +140,21 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/search")
     def api_search():
-        return jsonify({"results": search(catalog, request.args.get("q"), limit=int_arg(request.args, "limit", low=1, high=50, default=12))})
+        return jsonify(
+            {
+                "results": search(
+                    catalog, request.args.get("q"), limit=int_arg(request.args, "limit", low=1, high=50, default=12)
+                )
+            }
+        )
 
     export_over = {"pilot-counties": "counties", "counties": "cities", "cities": "province"}  # printed-map context
 
     def _export_layer(layer_id: str, background: bool = False) -> export.ExportLayer:
         spec = catalog.spec(layer_id)
-        return export.ExportLayer(layer_id, spec.title, catalog.frame(layer_id), catalog.metadata(layer_id),
-                                  spec.style, background)
+        return export.ExportLayer(
+            layer_id, spec.title, catalog.frame(layer_id), catalog.metadata(layer_id), spec.style, background
+        )
 
     @app.get("/export/<filename>")
     def export_download(filename: str):
@@ -163,6 +193,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from boundaries.store import BoundaryDataError
     from layers import DataError
+
     try:
         app = create_app()
     except (DataError, BoundaryDataError) as exc:

@@ -1,4 +1,5 @@
 """Settings, declared once: every value has a default and an environment override (KECHUANG_*)."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ def _env(name: str, default: str) -> str:
 class Settings:
     host: str = field(default_factory=lambda: os.environ.get("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(os.environ.get("PORT", "5000")))
-    boundaries: Path = field(default_factory=lambda: Path(_env("boundaries", str(ROOT / "boundaries" / "data" / "zhejiang.gpkg"))))
+    boundaries: Path = field(
+        default_factory=lambda: Path(_env("boundaries", str(ROOT / "boundaries" / "data" / "zhejiang.gpkg")))
+    )
     layers_dir: Path = field(default_factory=lambda: Path(_env("layers_dir", str(ROOT / "layers" / "data"))))
     seeds_dir: Path = field(default_factory=lambda: Path(_env("seeds_dir", str(ROOT.parent / "shared" / "seeds"))))
     data_dir: Path = field(default_factory=lambda: Path(_env("data_dir", str(ROOT / "data"))))

@@ -1,4 +1,5 @@
 """Administrative boundaries of China (AMap, from the cnmaps wheel) in WGS-84, and the region-name gazetteer."""
+
 from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"

@@ -1,4 +1,6 @@
-"""Command line: `python -m boundaries build [--province 浙江省|all] [--output F]` and `python -m boundaries resolve NAME …`."""
+"""Command line: `python -m boundaries build [--province 浙江省|all] [--output F]`
+and `python -m boundaries resolve NAME …`."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,6 +9,7 @@ import sys
 
 def _build(args: argparse.Namespace) -> int:
     from .build import build
+
     try:
         report = build(args.province, args.output)
     except (ValueError, RuntimeError) as exc:
@@ -23,7 +26,9 @@ def _build(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> int:
     from geo.errors import ApiError
+
     from .gazetteer import Gazetteer
+
     gaz = Gazetteer.load(args.gpkg) if args.gpkg else Gazetteer.default()
     failed = []
     for name in args.names:

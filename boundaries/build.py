@@ -1,4 +1,5 @@
 """Build a boundary GeoPackage (layers province, cities, counties) in WGS-84 from the cnmaps wheel."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,6 +59,7 @@ def default_output(province: str) -> Path:
     if province == "浙江省":
         return EMBEDDED_GPKG
     from settings import SETTINGS  # the data directory for on-demand builds is a setting
+
     name = "china" if province == "all" else province
     return SETTINGS.data_dir / f"boundaries-{name}.gpkg"
 
@@ -79,16 +81,18 @@ def build(province: str = "浙江省", output: Path | None = None, wheel: Cnmaps
         geom, notes = convert(wheel.geometry(rec))
         report.repairs += [f"{rec.adcode} {rec.name}: {n}" for n in notes]
         city_name = rec.city if rec.level != "province" else None
-        rows[LAYER_OF_LEVEL[rec.level]].append({
-            "adcode": rec.adcode,
-            "name": rec.name,
-            "level": rec.level,
-            "city": city_name,
-            "city_adcode": cities.get((rec.province, rec.city)) if city_name else None,
-            "province": rec.province,
-            "province_adcode": provinces.get(rec.province),
-            "geometry": geom,
-        })
+        rows[LAYER_OF_LEVEL[rec.level]].append(
+            {
+                "adcode": rec.adcode,
+                "name": rec.name,
+                "level": rec.level,
+                "city": city_name,
+                "city_adcode": cities.get((rec.province, rec.city)) if city_name else None,
+                "province": rec.province,
+                "province_adcode": provinces.get(rec.province),
+                "geometry": geom,
+            }
+        )
 
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.exists():
@@ -97,16 +101,24 @@ def build(province: str = "浙江省", output: Path | None = None, wheel: Cnmaps
         "source": f"PyPI {PACKAGE}=={VERSION} (AMap administrative boundaries, BSD-3-Clause)",
         "source_datum": "GCJ-02",
         "datum": "WGS-84 (EPSG:4326)",
-        "datum_conversion": "GCJ-02 → WGS-84 by iterated inverse of the published forward transform (geo.datum), error < 1e-9°",
+        "datum_conversion": (
+            "GCJ-02 → WGS-84 by iterated inverse of the published forward transform (geo.datum), error < 1e-9°"
+        ),
         "coordinate_precision": "6 decimals",
         "build_date": dt.date.today().isoformat(),
         "extent": province,
     }
     for layer, items in rows.items():
-        frame = gpd.GeoDataFrame(items, columns=FIELDS + ["geometry"], geometry="geometry", crs="EPSG:4326")
+        frame = gpd.GeoDataFrame(items, columns=[*FIELDS, "geometry"], geometry="geometry", crs="EPSG:4326")
         frame = frame.sort_values("adcode").reset_index(drop=True)
-        frame.to_file(output, layer=layer, driver="GPKG", engine="pyogrio", dataset_options={"VERSION": "1.2"},
-                      dataset_metadata=meta if layer == "province" else None,
-                      layer_metadata={"description": f"{layer} of {province}", **meta})
+        frame.to_file(
+            output,
+            layer=layer,
+            driver="GPKG",
+            engine="pyogrio",
+            dataset_options={"VERSION": "1.2"},
+            dataset_metadata=meta if layer == "province" else None,
+            layer_metadata={"description": f"{layer} of {province}", **meta},
+        )
         report.counts[layer] = len(frame)
     return report

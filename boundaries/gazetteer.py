@@ -1,4 +1,5 @@
 """Resolve region names as people write them (萧山, 杭州萧山区, 景宁, 330109, 江干区 …) to adcodes."""
+
 from __future__ import annotations
 
 import difflib
@@ -81,12 +82,13 @@ class Gazetteer:
         self._names.setdefault(name, set()).add(adcode)
 
     @classmethod
-    def load(cls, gpkg: str | Path) -> "Gazetteer":
+    def load(cls, gpkg: str | Path) -> Gazetteer:
         return _cached(str(gpkg))
 
     @classmethod
-    def default(cls) -> "Gazetteer":
+    def default(cls) -> Gazetteer:
         from settings import SETTINGS
+
         return cls.load(SETTINGS.boundaries)
 
     # --- resolution -------------------------------------------------------------------
@@ -111,12 +113,18 @@ class Gazetteer:
         for scope in (province, city):
             if scope:
                 scope_codes = self._candidates(scope.strip())
-                codes = {c for c in codes if c in scope_codes or self.places[c].city_adcode in scope_codes
-                         or self._province_code(self.places[c]) in scope_codes}
+                codes = {
+                    c
+                    for c in codes
+                    if c in scope_codes
+                    or self.places[c].city_adcode in scope_codes
+                    or self._province_code(self.places[c]) in scope_codes
+                }
         return codes
 
-    def resolve(self, name: str, *, province: str | None = None, city: str | None = None,
-                levels: tuple[str, ...] | None = None) -> Place:
+    def resolve(
+        self, name: str, *, province: str | None = None, city: str | None = None, levels: tuple[str, ...] | None = None
+    ) -> Place:
         """The one region `name` means, or AmbiguousName / UnknownName listing candidates or suggestions."""
         text = re.sub(r"\s+", "", str(name or ""))
         if not text:
@@ -134,8 +142,10 @@ class Gazetteer:
             if len(exact) == 1:
                 return self.places[exact[0]]
             options = sorted(self.places[c].full_name for c in codes)
-            raise AmbiguousName(f"{text!r} is ambiguous: {'、'.join(options)}; give the province or city",
-                                candidates=[{"adcode": c, "name": self.places[c].full_name} for c in sorted(codes)])
+            raise AmbiguousName(
+                f"{text!r} is ambiguous: {'、'.join(options)}; give the province or city",
+                candidates=[{"adcode": c, "name": self.places[c].full_name} for c in sorted(codes)],
+            )
         if codes:
             return self.places[codes.pop()]
         former = self.former.get(text)
@@ -170,4 +180,4 @@ def _cached(gpkg: str) -> Gazetteer:
     return Gazetteer(load(gpkg), former)
 
 
-__all__ = ["Gazetteer", "Place", "AmbiguousName", "UnknownName", "short_name"]
+__all__ = ["AmbiguousName", "Gazetteer", "Place", "UnknownName", "short_name"]

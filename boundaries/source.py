@@ -1,4 +1,5 @@
 """The boundary source: the cnmaps wheel from PyPI, downloaded once into a cache and read as a zip (never installed)."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 PACKAGE = "cnmaps"
 VERSION = "1.1.9"
@@ -30,8 +31,17 @@ def fetch_wheel() -> Path:
     wheel = target / WHEEL_NAME
     if not wheel.exists():
         target.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--dest", str(target), f"{PACKAGE}=={VERSION}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--dest",
+            str(target),
+            f"{PACKAGE}=={VERSION}",
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0 or not wheel.exists():
             raise RuntimeError(f"could not download {PACKAGE}=={VERSION}: {result.stderr.strip()[-500:]}")
@@ -68,8 +78,10 @@ class CnmapsWheel:
             db_path.write_bytes(self._zip.read("cnmaps/data/index.db"))
             db = sqlite3.connect(db_path)
             try:
-                sql = ("SELECT province, city, district, path, level FROM ADMINISTRATIVE "
-                       "WHERE kind = '陆地' AND level IN ('省', '市', '区县')")
+                sql = (
+                    "SELECT province, city, district, path, level FROM ADMINISTRATIVE "
+                    "WHERE kind = '陆地' AND level IN ('省', '市', '区县')"
+                )
                 args: tuple[str, ...] = ()
                 if province:
                     sql += " AND province = ?"

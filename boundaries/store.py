@@ -1,4 +1,5 @@
 """Load a boundary GeoPackage (province, cities, counties) into memory, checking it on the way in."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def load(path: str | Path) -> Boundaries:
     for layer in LAYERS:
         try:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio")
-        except Exception as exc:  # noqa: BLE001 - any read failure is a data problem to report
+        except Exception as exc:
             problems.append(f"{path}: layer {layer!r} unreadable: {exc}")
             continue
         missing = [c for c in REQUIRED if c not in frame.columns]
@@ -64,6 +65,7 @@ def load(path: str | Path) -> Boundaries:
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
     import pyogrio
+
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
     return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
 
@@ -73,7 +75,7 @@ def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str])
     english: dict[str, str] = {}
     if NAMES_EN.exists():
         table = pd.read_csv(NAMES_EN, dtype=str, keep_default_na=False)
-        known = {a: n for f in frames.values() for a, n in zip(f["adcode"], f["name"])}
+        known = {a: n for f in frames.values() for a, n in zip(f["adcode"], f["name"], strict=False)}
         for row in table.itertuples():
             if row.adcode in known and known[row.adcode] != row.name:
                 problems.append(f"{NAMES_EN.name}: {row.adcode} is {known[row.adcode]}, not {row.name}")

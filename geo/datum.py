@@ -5,9 +5,10 @@ the two coincide. The forward transform is closed-form; its inverse is computed 
 iteration to well under a millimetre. Everything is vectorised over numpy arrays, and
 `transform_geometry` applies a transform to every vertex of a shapely geometry at once.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -34,14 +35,28 @@ def in_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
 def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The GCJ-02 shift (degrees) at WGS-84 (lon, lat)."""
     x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
     rad = lat / 180.0 * np.pi
     magic = 1.0 - _EE * np.sin(rad) ** 2
     sqrt_magic = np.sqrt(magic)
@@ -58,8 +73,9 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarr
     return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
 
 
-def _invert(forward: Transform, lon: np.ndarray, lat: np.ndarray, tol: float = 1e-10,
-            max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def _invert(
+    forward: Transform, lon: np.ndarray, lat: np.ndarray, tol: float = 1e-10, max_iter: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve forward(x) = (lon, lat) by fixed-point iteration x ← x − (forward(x) − target)."""
     xlon, xlat = lon.copy(), lat.copy()
     for _ in range(max_iter):
@@ -130,7 +146,9 @@ def get_transform(source: str, target: str) -> Transform | None:
 
 def transform_geometry(geom: BaseGeometry | np.ndarray, func: Transform) -> BaseGeometry | np.ndarray:
     """Apply a datum transform to every vertex of a geometry (or an array of geometries) at once."""
+
     def _apply(coords: np.ndarray) -> np.ndarray:
         x, y = func(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
+
     return shapely.transform(geom, _apply)

@@ -1,4 +1,5 @@
 """Exceptions that carry their HTTP status; the web layer maps them to JSON errors in one place."""
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ properties (values may be lists/dicts) plus geometry, a layer name and title, an
 media type and writer; `export()` dispatches through it. GDAL formats are written by pyogrio into a
 temporary directory. Printable maps (png/pdf) are drawn by `geo.mapprint` and registered here too.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,10 +31,10 @@ import pyogrio
 import shapely
 from geopandas import GeoDataFrame
 
-from .params import parse_bbox, parse_ids  # noqa: F401 - re-exported for callers
 from .errors import BadRequest, NotFound
 from .geojson import MEDIA_TYPE as GEOJSON_MEDIA_TYPE
 from .geojson import feature_collection, jsonable, prepare_geometries, to_bytes
+from .params import parse_bbox, parse_ids
 
 PRECISION = 6
 ID_FIELD = "id"
@@ -72,8 +73,10 @@ class Format:
 
 # ---------------------------------------------------------------- request helpers
 
-def select(frame: GeoDataFrame, *, bbox: Sequence[float] | None = None,
-           ids: Sequence[str] | None = None) -> GeoDataFrame:
+
+def select(
+    frame: GeoDataFrame, *, bbox: Sequence[float] | None = None, ids: Sequence[str] | None = None
+) -> GeoDataFrame:
     """Features whose geometry intersects `bbox` and/or whose id is in `ids` (order of the frame kept).
 
     Unknown ids raise NotFound naming them.
@@ -116,6 +119,7 @@ def download_name(layers: Sequence[ExportLayer], ext: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- frames for GDAL
 
+
 def _data_layers(layers: Sequence[ExportLayer]) -> list[ExportLayer]:
     data = [lay for lay in layers if not lay.background]
     if not data:
@@ -152,8 +156,11 @@ def _flat_column(values: pd.Series) -> pd.Series:
         return pd.Series(cleaned, index=values.index, dtype="Int64")
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         return pd.Series([np.nan if v is None else float(v) for v in cleaned], index=values.index, dtype=float)
-    return pd.Series([None if v is None else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-                      for v in cleaned], index=values.index, dtype=object)
+    return pd.Series(
+        [None if v is None else (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)) for v in cleaned],
+        index=values.index,
+        dtype=object,
+    )
 
 
 def flat_frame(frame: GeoDataFrame, precision: int = PRECISION) -> GeoDataFrame:
@@ -184,8 +191,9 @@ def _promote(frame: GeoDataFrame) -> bool:
 
 def _meta_text(layer: ExportLayer) -> dict[str, str]:
     meta = {"title": layer.title, "name": layer.name}
-    meta.update({str(k): str(v) for k, v in layer.metadata.items()
-                 if v is not None and not isinstance(v, (dict, list))})
+    meta.update(
+        {str(k): str(v) for k, v in layer.metadata.items() if v is not None and not isinstance(v, (dict, list))}
+    )
     meta.setdefault("datum", "WGS-84 (EPSG:4326)")
     meta["feature_count"] = str(len(layer.frame))
     return meta
@@ -194,11 +202,13 @@ def _meta_text(layer: ExportLayer) -> dict[str, str]:
 def _write_gdal(frame: GeoDataFrame, path: Path, driver: str, layer: str, **kwargs: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # GDAL chatter (truncation notes etc.)
-        pyogrio.write_dataframe(frame, path, layer=layer, driver=driver,
-                                promote_to_multi=_promote(frame) or None, **kwargs)
+        pyogrio.write_dataframe(
+            frame, path, layer=layer, driver=driver, promote_to_multi=_promote(frame) or None, **kwargs
+        )
 
 
 # ---------------------------------------------------------------- writers
+
 
 def write_geojson(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:
     """RFC 7946 FeatureCollection; nested properties as JSON strings; metadata as a foreign member."""
@@ -215,11 +225,17 @@ def write_gpkg(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
         for i, layer in enumerate(data):
             meta = _meta_text(layer)
             description = "; ".join(f"{k}: {v}" for k, v in meta.items() if k not in ("title", "name"))
-            _write_gdal(flat_frame(layer.frame), path, "GPKG", layer.name, append=i > 0,
-                        layer_options={"IDENTIFIER": layer.title, "DESCRIPTION": description},
-                        layer_metadata=meta,
-                        dataset_metadata=_dataset_meta(data) if i == 0 else None,
-                        dataset_options={"VERSION": "1.2"} if i == 0 else None)
+            _write_gdal(
+                flat_frame(layer.frame),
+                path,
+                "GPKG",
+                layer.name,
+                append=i > 0,
+                layer_options={"IDENTIFIER": layer.title, "DESCRIPTION": description},
+                layer_metadata=meta,
+                dataset_metadata=_dataset_meta(data) if i == 0 else None,
+                dataset_options={"VERSION": "1.2"} if i == 0 else None,
+            )
         return path.read_bytes()
 
 
@@ -261,8 +277,7 @@ def write_shp_zip(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> 
     `<layer>_fields.csv` mapping DBF names to full names, and a metadata README."""
     data = _data_layers(layers)
     buf = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="export-") as tmp, \
-            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with tempfile.TemporaryDirectory(prefix="export-") as tmp, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         readme: list[str] = []
         for layer in data:
             flat = flat_frame(layer.frame)
@@ -285,10 +300,13 @@ def write_shp_zip(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> 
                         zf.write(f, f"{stem}.{ext}")
             readme += [f"[{layer.name}] {layer.title}"]
             readme += [f"{k}: {v}" for k, v in _meta_text(layer).items() if k not in ("title", "name")]
-            readme += [f"files: {', '.join(stem + '.shp' for stem in (layer.name + s for s, _ in parts))}",
-                       f"field names: {layer.name}_fields.csv (DBF names are limited to 10 bytes)",
-                       "text attributes are UTF-8 (.cpg) and limited to 254 bytes by DBF; "
-                       "use the GeoPackage or GeoJSON download for full text", ""]
+            readme += [
+                f"files: {', '.join(stem + '.shp' for stem in (layer.name + s for s, _ in parts))}",
+                f"field names: {layer.name}_fields.csv (DBF names are limited to 10 bytes)",
+                "text attributes are UTF-8 (.cpg) and limited to 254 bytes by DBF; "
+                "use the GeoPackage or GeoJSON download for full text",
+                "",
+            ]
         zf.writestr("README.txt", "\ufeff" + "\r\n".join(readme))
     return buf.getvalue()
 
@@ -317,8 +335,11 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
             _write_gdal(flat, path, "LIBKML", layer.name, append=i > 0)
         raw = path.read_bytes()
     ET.register_namespace("", _KML_NS)
-    for prefix, uri in (("gx", "http://www.google.com/kml/ext/2.2"), ("atom", "http://www.w3.org/2005/Atom"),
-                        ("xal", "urn:oasis:names:tc:ciq:xsdschema:xAL:2.0")):
+    for prefix, uri in (
+        ("gx", "http://www.google.com/kml/ext/2.2"),
+        ("atom", "http://www.w3.org/2005/Atom"),
+        ("xal", "urn:oasis:names:tc:ciq:xsdschema:xAL:2.0"),
+    ):
         ET.register_namespace(prefix, uri)
     root = ET.fromstring(raw)
     doc = root.find(f"{{{_KML_NS}}}Document")
@@ -358,6 +379,7 @@ def write_csv(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
 
 
 # ---------------------------------------------------------------- standalone HTML (folium)
+
 
 def _leaflet_assets(leaflet_dir: str | Path | None) -> tuple[str, str]:
     """Leaflet's JS and CSS text, with the CSS images inlined as data: URIs."""
@@ -399,8 +421,13 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
     data = _data_layers(layers)
     js, css = _leaflet_assets(options.get("leaflet_dir"))
     bounds = _bounds([lay.frame for lay in data] or [lay.frame for lay in layers])
-    m = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], zoom_start=8,
-                   tiles=None, control_scale=True, prefer_canvas=False)
+    m = folium.Map(
+        location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
+        zoom_start=8,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+    )
     m.default_js = []
     m.default_css = []
     for layer in layers:
@@ -417,33 +444,46 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
         weight = float(style.get("weight", 1 if layer.background else 2))
         dash = style.get("dash")
 
-        def style_fn(_feature: dict, color: str = color, fill: Any = fill, weight: float = weight,
-                     dash: Any = dash) -> dict:
-            return {"color": color, "weight": weight, "fillColor": fill or color,
-                    "fillOpacity": 0.35 if fill else 0.0, "dashArray": dash}
+        def style_fn(
+            _feature: dict, color: str = color, fill: Any = fill, weight: float = weight, dash: Any = dash
+        ) -> dict:
+            return {
+                "color": color,
+                "weight": weight,
+                "fillColor": fill or color,
+                "fillOpacity": 0.35 if fill else 0.0,
+                "dashArray": dash,
+            }
 
         fields = _popup_fields(flat)
         kwargs: dict[str, Any] = {}
         if not layer.background and fields and len(flat):  # folium refuses popups over no features
-            kwargs["popup"] = folium.GeoJsonPopup(fields=fields, aliases=fields, localize=False,
-                                                  labels=True, max_width=420)
+            kwargs["popup"] = folium.GeoJsonPopup(
+                fields=fields, aliases=fields, localize=False, labels=True, max_width=420
+            )
             if "name" in fields:
                 kwargs["tooltip"] = folium.GeoJsonTooltip(fields=["name"], labels=False)
         families = {t.replace("Multi", "") for t in flat.geometry.geom_type.dropna().unique()}
         if "Point" in families:
-            kwargs["marker"] = folium.CircleMarker(radius=7, color="#ffffff", weight=1.5, fill=True,
-                                                   fill_color=color, fill_opacity=0.9)
-        folium.GeoJson(fc, name=layer.title, style_function=style_fn, control=True,
-                       interactive=not layer.background, **kwargs).add_to(m)
+            kwargs["marker"] = folium.CircleMarker(
+                radius=7, color="#ffffff", weight=1.5, fill=True, fill_color=color, fill_opacity=0.9
+            )
+        folium.GeoJson(
+            fc, name=layer.title, style_function=style_fn, control=True, interactive=not layer.background, **kwargs
+        ).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     folium.LayerControl(collapsed=False).add_to(m)
     note = "<br>".join(
-        f"<b>{_esc(lay.title)}</b> — " + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in _meta_text(lay).items()
-                                                 if k in META_KEYS)
-        for lay in data)
-    m.get_root().html.add_child(folium.Element(
-        f'<div id="export-meta" style="position:fixed;bottom:24px;right:8px;z-index:1000;max-width:60%;'
-        f'background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px">{note}</div>'))
+        f"<b>{_esc(lay.title)}</b> — "
+        + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in _meta_text(lay).items() if k in META_KEYS)
+        for lay in data
+    )
+    m.get_root().html.add_child(
+        folium.Element(
+            f'<div id="export-meta" style="position:fixed;bottom:24px;right:8px;z-index:1000;max-width:60%;'
+            f'background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px">{note}</div>'
+        )
+    )
     title = " + ".join(lay.title for lay in data)
     m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
     html = m.get_root().render()
@@ -452,6 +492,7 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
 
 def _esc(value: Any) -> str:
     import html as _html
+
     return _html.escape(str(value))
 
 
@@ -477,13 +518,16 @@ def _bounds(frames: Sequence[GeoDataFrame]) -> tuple[float, float, float, float]
 
 # ---------------------------------------------------------------- printable maps (delegated)
 
+
 def write_png(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:
     from . import mapprint
+
     return mapprint.render_layers(layers, dict(options), fmt="png")
 
 
 def write_pdf(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:
     from . import mapprint
+
     return mapprint.render_layers(layers, dict(options), fmt="pdf")
 
 
@@ -494,16 +538,19 @@ def _one(layers: Sequence[ExportLayer], ext: str) -> list[ExportLayer]:
     return data
 
 
-FORMATS: dict[str, Format] = {f.ext: f for f in (
-    Format("geojson", GEOJSON_MEDIA_TYPE, write_geojson, False, "GeoJSON (RFC 7946)"),
-    Format("gpkg", "application/geopackage+sqlite3", write_gpkg, True, "GeoPackage"),
-    Format("shp.zip", "application/zip", write_shp_zip, True, "Shapefile (zipped)"),
-    Format("kml", "application/vnd.google-earth.kml+xml", write_kml, True, "KML"),
-    Format("csv", "text/csv; charset=utf-8", write_csv, False, "CSV (WKT geometry)"),
-    Format("html", "text/html; charset=utf-8", write_html, True, "Standalone HTML map"),
-    Format("png", "image/png", write_png, True, "Printable map (PNG)"),
-    Format("pdf", "application/pdf", write_pdf, True, "Printable map (PDF)"),
-)}
+FORMATS: dict[str, Format] = {
+    f.ext: f
+    for f in (
+        Format("geojson", GEOJSON_MEDIA_TYPE, write_geojson, False, "GeoJSON (RFC 7946)"),
+        Format("gpkg", "application/geopackage+sqlite3", write_gpkg, True, "GeoPackage"),
+        Format("shp.zip", "application/zip", write_shp_zip, True, "Shapefile (zipped)"),
+        Format("kml", "application/vnd.google-earth.kml+xml", write_kml, True, "KML"),
+        Format("csv", "text/csv; charset=utf-8", write_csv, False, "CSV (WKT geometry)"),
+        Format("html", "text/html; charset=utf-8", write_html, True, "Standalone HTML map"),
+        Format("png", "image/png", write_png, True, "Printable map (PNG)"),
+        Format("pdf", "application/pdf", write_pdf, True, "Printable map (PDF)"),
+    )
+}
 
 
 def split_ext(filename: str) -> tuple[str, str]:
@@ -527,8 +574,13 @@ def export(layers: Sequence[ExportLayer], ext: str, options: Mapping[str, Any] |
 MAP_OPTIONS = ("title", "subtitle", "size", "orientation", "dpi", "label_field")
 
 
-def build_download(layers: Sequence[ExportLayer], ext: str, args: Mapping[str, Any] | None = None,
-                   *, leaflet_dir: str | Path | None = None) -> tuple[bytes, dict[str, str]]:
+def build_download(
+    layers: Sequence[ExportLayer],
+    ext: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    leaflet_dir: str | Path | None = None,
+) -> tuple[bytes, dict[str, str]]:
     """Apply `bbox` / `ids` from the query to the data layers, write format `ext`, and return
     (body, headers) with Content-Type and an RFC 6266 Content-Disposition.
 
@@ -567,6 +619,10 @@ def build_download(layers: Sequence[ExportLayer], ext: str, args: Mapping[str, A
         options["leaflet_dir"] = leaflet_dir
     body = fmt.writer(chosen, options)
     name, fallback = download_name(chosen, ext)
-    headers = {"Content-Type": fmt.mimetype, "Content-Disposition": content_disposition(name, fallback),
-               "Content-Length": str(len(body)), "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Content-Type": fmt.mimetype,
+        "Content-Disposition": content_disposition(name, fallback),
+        "Content-Length": str(len(body)),
+        "X-Content-Type-Options": "nosniff",
+    }
     return body, headers

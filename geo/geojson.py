@@ -1,4 +1,5 @@
 """Build RFC 7946 GeoJSON FeatureCollections from GeoDataFrames: oriented rings, rounded coordinates, no `crs`."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -75,8 +76,9 @@ def geometry_dict(geom: Any) -> dict | None:
     return {"type": mapping["type"], "coordinates": _to_lists(mapping["coordinates"])}
 
 
-def feature_collection(frame: GeoDataFrame, *, precision: int = 6, stringify_nested: bool = False,
-                       extra: dict | None = None) -> dict:
+def feature_collection(
+    frame: GeoDataFrame, *, precision: int = 6, stringify_nested: bool = False, extra: dict | None = None
+) -> dict:
     """An RFC 7946 FeatureCollection dict for a WGS-84 frame whose index holds the feature ids.
 
     Every non-geometry column becomes a property. `extra` members are added to the collection
@@ -89,13 +91,15 @@ def feature_collection(frame: GeoDataFrame, *, precision: int = 6, stringify_nes
     geoms = prepare_geometries(frame.geometry.values, precision) if len(frame) else []
     records = frame[columns].to_dict(orient="records") if columns else [{} for _ in range(len(frame))]
     features = []
-    for fid, props, geom in zip(frame.index, records, geoms):
-        features.append({
-            "type": "Feature",
-            "id": jsonable(fid) if isinstance(fid, (int, np.integer)) else str(fid),
-            "geometry": geometry_dict(geom),
-            "properties": {str(k): jsonable(v, stringify_nested=stringify_nested) for k, v in props.items()},
-        })
+    for fid, props, geom in zip(frame.index, records, geoms, strict=False):
+        features.append(
+            {
+                "type": "Feature",
+                "id": jsonable(fid) if isinstance(fid, (int, np.integer)) else str(fid),
+                "geometry": geometry_dict(geom),
+                "properties": {str(k): jsonable(v, stringify_nested=stringify_nested) for k, v in props.items()},
+            }
+        )
     fc: dict = {"type": "FeatureCollection"}
     if extra:
         fc.update({k: v for k, v in extra.items() if k not in ("type", "features", "crs")})

@@ -4,6 +4,7 @@ A page (A4/A3, landscape/portrait) holds the title, the map (background layers u
 ones, optional feature labels), a legend, a scale bar measured in metres at the map's latitude,
 a north arrow, and a footer naming sources, data date and datum. Text uses a CJK font.
 """
+
 from __future__ import annotations
 
 import io
@@ -90,6 +91,7 @@ def cjk_font() -> FontProperties:
     collection is registered and its SC face is asked for by family name.
     """
     from matplotlib import font_manager
+
     for path in CJK_FONT_CANDIDATES:
         if Path(path).is_file():
             font_manager.fontManager.addfont(path)
@@ -148,15 +150,26 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
         marker = MARKERS.get(str(style.get("symbol", "circle")), "o")
         size = 14 if marker == "*" else 9
         xy = shapely.get_coordinates(pts.geometry.values)
-        ax.plot(xy[:, 0], xy[:, 1], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
-                markeredgecolor="white", markeredgewidth=0.8, zorder=zorder + 2)
-        handle = Line2D([], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
-                        markeredgecolor="white")
+        ax.plot(
+            xy[:, 0],
+            xy[:, 1],
+            linestyle="none",
+            marker=marker,
+            markersize=size,
+            markerfacecolor=color,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            zorder=zorder + 2,
+        )
+        handle = Line2D(
+            [], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color, markeredgecolor="white"
+        )
     return handle
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
     from matplotlib.colors import to_rgb
+
     return to_rgb(color)
 
 
@@ -181,8 +194,9 @@ def _aspect(lat: float) -> float:
     return 1 / max(math.cos(math.radians(lat)), 0.05)
 
 
-def _fit_box(minx: float, miny: float, maxx: float, maxy: float, fig: Figure,
-             rect: Sequence[float]) -> tuple[float, float, float, float]:
+def _fit_box(
+    minx: float, miny: float, maxx: float, maxy: float, fig: Figure, rect: Sequence[float]
+) -> tuple[float, float, float, float]:
     """Grow the extent in x or y so that, at the latitude's aspect, it fills the axes rectangle exactly."""
     fw, fh = fig.get_size_inches()
     box_ratio = (rect[3] * fh) / (rect[2] * fw)  # height / width on paper
@@ -209,30 +223,97 @@ def _scale_bar(ax: Any, font: FontProperties) -> None:
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     h = (y1 - y0) * 0.008
     frac = deg / (x1 - x0)
-    ax.add_patch(Rectangle((0.015, 0.012), frac + 0.06, 0.085, transform=ax.transAxes, facecolor="white",
-                           edgecolor="none", alpha=0.8, zorder=49))
+    ax.add_patch(
+        Rectangle(
+            (0.015, 0.012),
+            frac + 0.06,
+            0.085,
+            transform=ax.transAxes,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.8,
+            zorder=49,
+        )
+    )
     for i in range(4):
-        ax.add_patch(Rectangle((bx + i * deg / 4, by), deg / 4, h, facecolor="black" if i % 2 == 0 else "white",
-                               edgecolor="black", linewidth=0.6, zorder=50))
+        ax.add_patch(
+            Rectangle(
+                (bx + i * deg / 4, by),
+                deg / 4,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=50,
+            )
+        )
     for i, frac in enumerate((0, 0.5, 1)):
         label = "0" if frac == 0 else _fmt_length(length * frac)
-        ax.text(bx + deg * frac, by + h * 1.8, label, ha="center", va="bottom", fontsize=7, fontproperties=font,
-                parse_math=False, zorder=50, gid=f"scalebar-{i}")
-    ax.text(bx, by - h * 1.2, f"比例尺 Scale (at {lat:.1f}°N)", ha="left", va="top", fontsize=6.5,
-            fontproperties=font, parse_math=False, color="#444444", zorder=50, gid="scalebar-note")
+        ax.text(
+            bx + deg * frac,
+            by + h * 1.8,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            fontproperties=font,
+            parse_math=False,
+            zorder=50,
+            gid=f"scalebar-{i}",
+        )
+    ax.text(
+        bx,
+        by - h * 1.2,
+        f"比例尺 Scale (at {lat:.1f}°N)",
+        ha="left",
+        va="top",
+        fontsize=6.5,
+        fontproperties=font,
+        parse_math=False,
+        color="#444444",
+        zorder=50,
+        gid="scalebar-note",
+    )
 
 
 def _north_arrow(ax: Any, font: FontProperties) -> None:
-    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
-                arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12), zorder=60)
-    ax.text(0.95, 0.965, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=11, weight="bold",
-            fontproperties=font, parse_math=False, zorder=60, gid="north-arrow")
+    ax.annotate(
+        "",
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.86),
+        xycoords="axes fraction",
+        arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12),
+        zorder=60,
+    )
+    ax.text(
+        0.95,
+        0.965,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=11,
+        weight="bold",
+        fontproperties=font,
+        parse_math=False,
+        zorder=60,
+        gid="north-arrow",
+    )
 
 
-def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None = None,
-                 sources: str = "", data_date: str = "", datum: str = "WGS-84 (EPSG:4326)",
-                 page: Page = Page(), bbox: Sequence[float] | None = None,
-                 legend: Sequence[tuple[Any, str]] | None = None, credit: str | None = None) -> Figure:
+def build_figure(
+    layers: Sequence[MapLayer],
+    *,
+    title: str,
+    subtitle: str | None = None,
+    sources: str = "",
+    data_date: str = "",
+    datum: str = "WGS-84 (EPSG:4326)",
+    page: Page = Page(),
+    bbox: Sequence[float] | None = None,
+    legend: Sequence[tuple[Any, str]] | None = None,
+    credit: str | None = None,
+) -> Figure:
     """The map as a matplotlib Figure (not yet saved) — for callers that inspect it (tests) or save it."""
     font = cjk_font()
     bold = font.copy()
@@ -262,12 +343,23 @@ def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None
             handles.append((handle, f"{layer.label}{count}"))
         if layer.label_field and layer.label_field in layer.frame.columns and len(layer.frame) <= MAX_LABELS:
             pts = layer.frame.geometry.representative_point()
-            for name, pt in zip(layer.frame[layer.label_field], pts):
+            for name, pt in zip(layer.frame[layer.label_field], pts, strict=False):
                 if pt is None or pt.is_empty or not (minx <= pt.x <= maxx and miny <= pt.y <= maxy):
                     continue
-                ax.annotate(str(name), (pt.x, pt.y), xytext=(0, 5), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=6.5, fontproperties=font, parse_math=False, zorder=40, clip_on=True,
-                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+                ax.annotate(
+                    str(name),
+                    (pt.x, pt.y),
+                    xytext=(0, 5),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=6.5,
+                    fontproperties=font,
+                    parse_math=False,
+                    zorder=40,
+                    clip_on=True,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7),
+                )
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_xlabel("")
@@ -277,19 +369,40 @@ def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None
     _scale_bar(ax, font)
     _north_arrow(ax, font)
     # Title block
-    fig.text(0.5, 0.955, title, ha="center", va="center", fontsize=18, fontproperties=bold, parse_math=False,
-             gid="title")
+    fig.text(
+        0.5, 0.955, title, ha="center", va="center", fontsize=18, fontproperties=bold, parse_math=False, gid="title"
+    )
     if subtitle:
-        fig.text(0.5, 0.915, subtitle, ha="center", va="center", fontsize=10, fontproperties=font, parse_math=False,
-                 color="#444444", gid="subtitle")
+        fig.text(
+            0.5,
+            0.915,
+            subtitle,
+            ha="center",
+            va="center",
+            fontsize=10,
+            fontproperties=font,
+            parse_math=False,
+            color="#444444",
+            gid="subtitle",
+        )
     # Legend panel
     entries = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
     legend_font = font.copy()
     legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
-    leg = fig.legend([h for h, _ in entries], [t for _, t in entries], loc="upper left", bbox_to_anchor=leg_anchor,
-                     prop=legend_font, title="图例 Legend", title_fontproperties=bold, frameon=True,
-                     borderpad=0.8, labelspacing=0.9, handlelength=2.2)
+    leg = fig.legend(
+        [h for h, _ in entries],
+        [t for _, t in entries],
+        loc="upper left",
+        bbox_to_anchor=leg_anchor,
+        prop=legend_font,
+        title="图例 Legend",
+        title_fontproperties=bold,
+        frameon=True,
+        borderpad=0.8,
+        labelspacing=0.9,
+        handlelength=2.2,
+    )
     leg.set_gid("legend")
     for text in leg.get_texts():
         text.set_parse_math(False)
@@ -303,11 +416,33 @@ def build_figure(layers: Sequence[MapLayer], *, title: str, subtitle: str | None
     if credit:
         lines.append(credit)
     if landscape:
-        fig.text(0.76, 0.10, "\n".join(_wrap(line, 50) for line in lines), ha="left", va="bottom", fontsize=7.5,
-                 fontproperties=font, parse_math=False, color="#333333", linespacing=1.5, gid="footer")
+        fig.text(
+            0.76,
+            0.10,
+            "\n".join(_wrap(line, 50) for line in lines),
+            ha="left",
+            va="bottom",
+            fontsize=7.5,
+            fontproperties=font,
+            parse_math=False,
+            color="#333333",
+            linespacing=1.5,
+            gid="footer",
+        )
     else:
-        fig.text(0.55, 0.05, "\n".join(_wrap(line, 70) for line in lines), ha="left", va="bottom", fontsize=7.5,
-                 fontproperties=font, parse_math=False, color="#333333", linespacing=1.5, gid="footer")
+        fig.text(
+            0.55,
+            0.05,
+            "\n".join(_wrap(line, 70) for line in lines),
+            ha="left",
+            va="bottom",
+            fontsize=7.5,
+            fontproperties=font,
+            parse_math=False,
+            color="#333333",
+            linespacing=1.5,
+            gid="footer",
+        )
     return fig
 
 
@@ -347,10 +482,13 @@ def save(fig: Figure, fmt: str, *, metadata: Mapping[str, str] | None = None) ->
 def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Page = Page(), **kwargs: Any) -> bytes:
     """Build and save in one step; `kwargs` as for `build_figure`."""
     fig = build_figure(layers, title=title, page=page, **kwargs)
-    meta = {"Title": title, "Subject": kwargs.get("subtitle") or "",
-            "Keywords": f"source: {kwargs.get('sources', '')}; data date: {kwargs.get('data_date', '')}; "
-                        f"datum: {kwargs.get('datum', 'WGS-84 (EPSG:4326)')}",
-            "Creator": "geo.mapprint (matplotlib)"}
+    meta = {
+        "Title": title,
+        "Subject": kwargs.get("subtitle") or "",
+        "Keywords": f"source: {kwargs.get('sources', '')}; data date: {kwargs.get('data_date', '')}; "
+        f"datum: {kwargs.get('datum', 'WGS-84 (EPSG:4326)')}",
+        "Creator": "geo.mapprint (matplotlib)",
+    }
     if fmt == "png":
         meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})
     return save(fig, fmt, metadata=meta)
@@ -366,13 +504,23 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
     page = page_from_options(options)
     data = [lay for lay in export_layers if not lay.background]
     label_field = options.get("label_field", "name")
-    map_layers = [MapLayer(lay.frame, lay.title, lay.style, lay.background,
-                           None if lay.background else label_field) for lay in export_layers]
+    map_layers = [
+        MapLayer(lay.frame, lay.title, lay.style, lay.background, None if lay.background else label_field)
+        for lay in export_layers
+    ]
     meta_src = data[0].metadata if data else export_layers[0].metadata
     named = list(dict.fromkeys(str(lay.metadata.get("source")) for lay in export_layers if lay.metadata.get("source")))
     sources = "；".join(s for s in named if not any(s != other and s in other for other in named))
     title = str(options.get("title") or " + ".join(lay.title for lay in data) or export_layers[0].title)
-    return render(map_layers, fmt=fmt, title=title, page=page, subtitle=options.get("subtitle"),
-                  sources=sources, data_date=str(meta_src.get("data_date") or ""),
-                  datum=str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"), bbox=options.get("bbox"),
-                  credit=options.get("credit"))
+    return render(
+        map_layers,
+        fmt=fmt,
+        title=title,
+        page=page,
+        subtitle=options.get("subtitle"),
+        sources=sources,
+        data_date=str(meta_src.get("data_date") or ""),
+        datum=str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
+        bbox=options.get("bbox"),
+        credit=options.get("credit"),
+    )

@@ -6,6 +6,7 @@ sends as-is. Encodings: JSON for resources, GeoJSON for features (`?f=json`/`?f=
 a strong `ETag` (hash of the body) and `Last-Modified`; `If-None-Match` / `If-Modified-Since` give 304.
 Client mistakes raise `geo.errors.BadRequest` / `NotFound`.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -22,9 +23,9 @@ from geopandas import GeoDataFrame
 
 from .errors import BadRequest, NotFound
 from .export import select
-from .params import int_arg, parse_bbox
 from .geojson import MEDIA_TYPE as GEOJSON
 from .geojson import feature_collection, to_bytes
+from .params import int_arg, parse_bbox
 
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -62,8 +63,7 @@ class CatalogProvider:
     """
 
     catalog: Any
-    last_modified: _dt.datetime = field(
-        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0))
+    last_modified: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).replace(microsecond=0))
     api_title: str = "OGC API – Features"
     api_description: str = ""
 
@@ -104,10 +104,11 @@ class OgcResponse:
 
 # ---------------------------------------------------------------- helpers
 
+
 def _http_date(when: _dt.datetime) -> str:
     if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.timezone.utc)
-    return email.utils.format_datetime(when.astimezone(_dt.timezone.utc), usegmt=True)
+        when = when.replace(tzinfo=_dt.UTC)
+    return email.utils.format_datetime(when.astimezone(_dt.UTC), usegmt=True)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -130,19 +131,33 @@ def _not_modified_since(header: str | None, last_modified: _dt.datetime) -> bool
     if since is None:
         return False
     if since.tzinfo is None:
-        since = since.replace(tzinfo=_dt.timezone.utc)
-    lm = last_modified if last_modified.tzinfo else last_modified.replace(tzinfo=_dt.timezone.utc)
+        since = since.replace(tzinfo=_dt.UTC)
+    lm = last_modified if last_modified.tzinfo else last_modified.replace(tzinfo=_dt.UTC)
     return lm.replace(microsecond=0) <= since
 
 
-def _respond(payload: Any, media_type: str, provider: CollectionProvider,
-             request_headers: Mapping[str, str] | None, *, encoded: bytes | None = None) -> OgcResponse:
-    body = encoded if encoded is not None else json.dumps(
-        payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _respond(
+    payload: Any,
+    media_type: str,
+    provider: CollectionProvider,
+    request_headers: Mapping[str, str] | None,
+    *,
+    encoded: bytes | None = None,
+) -> OgcResponse:
+    body = (
+        encoded
+        if encoded is not None
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     last_modified = provider.last_modified
-    headers = {"Content-Type": media_type, "ETag": etag, "Last-Modified": _http_date(last_modified),
-               "Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"}
+    headers = {
+        "Content-Type": media_type,
+        "ETag": etag,
+        "Last-Modified": _http_date(last_modified),
+        "Cache-Control": "no-cache",
+        "Access-Control-Allow-Origin": "*",
+    }
     if media_type == GEOJSON:
         headers["Content-Crs"] = f"<{CRS84}>"
     req = {k.lower(): v for k, v in (request_headers or {}).items()}
@@ -188,9 +203,16 @@ def _known_collection(provider: CollectionProvider, collection_id: str) -> None:
 
 # ---------------------------------------------------------------- resources
 
-def landing(provider: CollectionProvider, base: str, args: Mapping[str, Any] | None = None,
-            headers: Mapping[str, str] | None = None, *, title: str = "OGC API – Features",
-            description: str = "") -> OgcResponse:
+
+def landing(
+    provider: CollectionProvider,
+    base: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    title: str = "OGC API – Features",
+    description: str = "",
+) -> OgcResponse:
     a = _args(args)
     _check_format(a)
     payload = {
@@ -207,8 +229,12 @@ def landing(provider: CollectionProvider, base: str, args: Mapping[str, Any] | N
     return _respond(payload, JSON, provider, headers)
 
 
-def conformance(provider: CollectionProvider, base: str, args: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None) -> OgcResponse:
+def conformance(
+    provider: CollectionProvider,
+    base: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> OgcResponse:
     _check_format(_args(args))
     return _respond({"conformsTo": list(CONFORMANCE)}, JSON, provider, headers)
 
@@ -221,8 +247,7 @@ def _collection_doc(provider: CollectionProvider, base: str, cid: str) -> dict:
         "title": provider.title(cid),
         "description": provider.description(cid),
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84},
-                   "temporal": {"interval": [[None, None]]}},
+        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}, "temporal": {"interval": [[None, None]]}},
         "crs": [CRS84],
         "storageCrs": CRS84,
         "links": [
@@ -241,8 +266,12 @@ def _q(value: str) -> str:
     return urllib.parse.quote(str(value), safe="")
 
 
-def collections(provider: CollectionProvider, base: str, args: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None) -> OgcResponse:
+def collections(
+    provider: CollectionProvider,
+    base: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> OgcResponse:
     _check_format(_args(args))
     payload = {
         "links": [_link(f"{base}/collections", "self", JSON, "the collections")],
@@ -252,15 +281,25 @@ def collections(provider: CollectionProvider, base: str, args: Mapping[str, Any]
     return _respond(payload, JSON, provider, headers)
 
 
-def collection(provider: CollectionProvider, base: str, collection_id: str, args: Mapping[str, Any] | None = None,
-               headers: Mapping[str, str] | None = None) -> OgcResponse:
+def collection(
+    provider: CollectionProvider,
+    base: str,
+    collection_id: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> OgcResponse:
     _check_format(_args(args))
     _known_collection(provider, collection_id)
     return _respond(_collection_doc(provider, base, collection_id), JSON, provider, headers)
 
 
-def items(provider: CollectionProvider, base: str, collection_id: str, args: Mapping[str, Any] | None = None,
-          headers: Mapping[str, str] | None = None) -> OgcResponse:
+def items(
+    provider: CollectionProvider,
+    base: str,
+    collection_id: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> OgcResponse:
     """`/collections/{id}/items`: `limit` (1..10000, default 10), `offset`, `bbox` (CRS84), `datetime`
     (accepted; the collections carry no time, so it does not filter), plus equality filters on
     string/number properties (`?name=…`)."""
@@ -282,20 +321,31 @@ def items(provider: CollectionProvider, base: str, collection_id: str, args: Map
         column = matched[prop]
         matched = matched[column.map(lambda v, want=a[prop]: _equals(v, want))]
     number_matched = len(matched)
-    page = matched.iloc[offset: offset + limit]
+    page = matched.iloc[offset : offset + limit]
     self_href = f"{base}/collections/{_q(collection_id)}/items"
     links = [
         _link(_with_query(self_href, a, {"f": "json"} if "f" in a else {}), "self", GEOJSON, "this page"),
         _link(f"{base}/collections/{_q(collection_id)}", "collection", JSON, "the collection"),
     ]
     if offset + len(page) < number_matched:
-        links.append(_link(_with_query(self_href, a, {"offset": str(offset + limit), "limit": str(limit)}),
-                           "next", GEOJSON, "next page"))
+        links.append(
+            _link(
+                _with_query(self_href, a, {"offset": str(offset + limit), "limit": str(limit)}),
+                "next",
+                GEOJSON,
+                "next page",
+            )
+        )
     if offset > 0:
-        links.append(_link(_with_query(self_href, a, {"offset": str(max(offset - limit, 0)), "limit": str(limit)}),
-                           "prev", GEOJSON, "previous page"))
-    fc = feature_collection(page, extra={"numberMatched": number_matched, "numberReturned": len(page),
-                                         "links": links})
+        links.append(
+            _link(
+                _with_query(self_href, a, {"offset": str(max(offset - limit, 0)), "limit": str(limit)}),
+                "prev",
+                GEOJSON,
+                "previous page",
+            )
+        )
+    fc = feature_collection(page, extra={"numberMatched": number_matched, "numberReturned": len(page), "links": links})
     return _respond(None, GEOJSON, provider, headers, encoded=to_bytes(fc))
 
 
@@ -317,8 +367,14 @@ def _with_query(href: str, args: Mapping[str, str], overrides: Mapping[str, str]
     return href + ("?" + urllib.parse.urlencode(merged) if merged else "")
 
 
-def item(provider: CollectionProvider, base: str, collection_id: str, feature_id: str,
-         args: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> OgcResponse:
+def item(
+    provider: CollectionProvider,
+    base: str,
+    collection_id: str,
+    feature_id: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> OgcResponse:
     _check_format(_args(args))
     _known_collection(provider, collection_id)
     frame = provider.frame(collection_id)
@@ -336,103 +392,242 @@ def item(provider: CollectionProvider, base: str, collection_id: str, feature_id
 
 # ---------------------------------------------------------------- OpenAPI 3.0
 
-def openapi_document(provider: CollectionProvider, base: str, *, title: str = "OGC API – Features",
-                     version: str = "1.0.0") -> dict:
+
+def openapi_document(
+    provider: CollectionProvider, base: str, *, title: str = "OGC API – Features", version: str = "1.0.0"
+) -> dict:
     """The API definition: every path, its parameters and responses (OpenAPI 3.0.3)."""
+
     def ref(name: str) -> dict:
         return {"$ref": f"#/components/parameters/{name}"}
 
     def ok(desc: str, media: str, schema: str) -> dict:
         content = {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-        return {"200": {"description": desc, "content": content},
-                "400": {"$ref": "#/components/responses/BadRequest"}}
+        return {"200": {"description": desc, "content": content}, "400": {"$ref": "#/components/responses/BadRequest"}}
 
-    cid_param = {"name": "collectionId", "in": "path", "required": True, "description": "collection id",
-                 "schema": {"type": "string", "enum": list(provider.ids())}}
-    paths = {
-        "/": {"get": {"summary": "landing page", "operationId": "getLandingPage", "tags": ["Capabilities"],
-                      "parameters": [ref("f")], "responses": ok("links to the API", JSON, "landingPage")}},
-        "/conformance": {"get": {"summary": "conformance classes", "operationId": "getConformanceDeclaration",
-                                 "tags": ["Capabilities"], "parameters": [ref("f")],
-                                 "responses": ok("conformance classes", JSON, "confClasses")}},
-        "/api": {"get": {"summary": "this API definition", "operationId": "getAPI", "tags": ["Capabilities"],
-                         "responses": {"200": {"description": "OpenAPI 3.0 document",
-                                               "content": {OPENAPI: {"schema": {"type": "object"}}}}}}},
-        "/collections": {"get": {"summary": "feature collections", "operationId": "getCollections",
-                                 "tags": ["Capabilities"], "parameters": [ref("f")],
-                                 "responses": ok("the collections", JSON, "collections")}},
-        "/collections/{collectionId}": {"get": {
-            "summary": "one feature collection", "operationId": "describeCollection", "tags": ["Capabilities"],
-            "parameters": [cid_param, ref("f")],
-            "responses": {**ok("the collection", JSON, "collection"),
-                          "404": {"$ref": "#/components/responses/NotFound"}}}},
-        "/collections/{collectionId}/items": {"get": {
-            "summary": "features of a collection", "operationId": "getFeatures", "tags": ["Data"],
-            "parameters": [cid_param, ref("limit"), ref("offset"), ref("bbox"), ref("bbox-crs"), ref("datetime"),
-                           ref("f")],
-            "responses": {**ok("a page of features", GEOJSON, "featureCollectionGeoJSON"),
-                          "404": {"$ref": "#/components/responses/NotFound"}}}},
-        "/collections/{collectionId}/items/{featureId}": {"get": {
-            "summary": "one feature", "operationId": "getFeature", "tags": ["Data"],
-            "parameters": [cid_param, {"name": "featureId", "in": "path", "required": True,
-                                       "schema": {"type": "string"}}, ref("f")],
-            "responses": {**ok("the feature", GEOJSON, "featureGeoJSON"),
-                          "404": {"$ref": "#/components/responses/NotFound"}}}},
+    cid_param = {
+        "name": "collectionId",
+        "in": "path",
+        "required": True,
+        "description": "collection id",
+        "schema": {"type": "string", "enum": list(provider.ids())},
     }
-    link = {"type": "object", "required": ["href"], "properties": {
-        "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}}
+    paths = {
+        "/": {
+            "get": {
+                "summary": "landing page",
+                "operationId": "getLandingPage",
+                "tags": ["Capabilities"],
+                "parameters": [ref("f")],
+                "responses": ok("links to the API", JSON, "landingPage"),
+            }
+        },
+        "/conformance": {
+            "get": {
+                "summary": "conformance classes",
+                "operationId": "getConformanceDeclaration",
+                "tags": ["Capabilities"],
+                "parameters": [ref("f")],
+                "responses": ok("conformance classes", JSON, "confClasses"),
+            }
+        },
+        "/api": {
+            "get": {
+                "summary": "this API definition",
+                "operationId": "getAPI",
+                "tags": ["Capabilities"],
+                "responses": {
+                    "200": {"description": "OpenAPI 3.0 document", "content": {OPENAPI: {"schema": {"type": "object"}}}}
+                },
+            }
+        },
+        "/collections": {
+            "get": {
+                "summary": "feature collections",
+                "operationId": "getCollections",
+                "tags": ["Capabilities"],
+                "parameters": [ref("f")],
+                "responses": ok("the collections", JSON, "collections"),
+            }
+        },
+        "/collections/{collectionId}": {
+            "get": {
+                "summary": "one feature collection",
+                "operationId": "describeCollection",
+                "tags": ["Capabilities"],
+                "parameters": [cid_param, ref("f")],
+                "responses": {
+                    **ok("the collection", JSON, "collection"),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                },
+            }
+        },
+        "/collections/{collectionId}/items": {
+            "get": {
+                "summary": "features of a collection",
+                "operationId": "getFeatures",
+                "tags": ["Data"],
+                "parameters": [
+                    cid_param,
+                    ref("limit"),
+                    ref("offset"),
+                    ref("bbox"),
+                    ref("bbox-crs"),
+                    ref("datetime"),
+                    ref("f"),
+                ],
+                "responses": {
+                    **ok("a page of features", GEOJSON, "featureCollectionGeoJSON"),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                },
+            }
+        },
+        "/collections/{collectionId}/items/{featureId}": {
+            "get": {
+                "summary": "one feature",
+                "operationId": "getFeature",
+                "tags": ["Data"],
+                "parameters": [
+                    cid_param,
+                    {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ref("f"),
+                ],
+                "responses": {
+                    **ok("the feature", GEOJSON, "featureGeoJSON"),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                },
+            }
+        },
+    }
+    link = {
+        "type": "object",
+        "required": ["href"],
+        "properties": {
+            "href": {"type": "string"},
+            "rel": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+        },
+    }
     links = {"type": "array", "items": {"$ref": "#/components/schemas/link"}}
     geometry = {"type": "object", "nullable": True, "required": ["type"], "properties": {"type": {"type": "string"}}}
-    feature = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
-        "type": {"type": "string", "enum": ["Feature"]}, "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-        "geometry": {"$ref": "#/components/schemas/geometryGeoJSON"},
-        "properties": {"type": "object", "nullable": True}, "links": links}}
+    feature = {
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "geometry": {"$ref": "#/components/schemas/geometryGeoJSON"},
+            "properties": {"type": "object", "nullable": True},
+            "links": links,
+        },
+    }
     error = {"type": "object", "properties": {"error": {"type": "string"}}}
     error_content = {JSON: {"schema": {"$ref": "#/components/schemas/error"}}}
     return {
         "openapi": "3.0.3",
-        "info": {"title": title, "version": version,
-                 "description": "OGC API – Features Part 1 Core; GeoJSON encoding; CRS84 coordinates.",
-                 "license": {"name": "see each collection's metadata"}},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "OGC API – Features Part 1 Core; GeoJSON encoding; CRS84 coordinates.",
+            "license": {"name": "see each collection's metadata"},
+        },
         "servers": [{"url": base}],
         "tags": [{"name": "Capabilities"}, {"name": "Data"}],
         "paths": paths,
         "components": {
             "parameters": {
-                "f": {"name": "f", "in": "query", "required": False, "description": "encoding",
-                      "schema": {"type": "string", "enum": ["json", "geojson"]}},
-                "limit": {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-                          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-                "offset": {"name": "offset", "in": "query", "required": False,
-                           "schema": {"type": "integer", "minimum": 0, "default": 0}},
-                "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-                         "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
-                "bbox-crs": {"name": "bbox-crs", "in": "query", "required": False,
-                             "schema": {"type": "string", "format": "uri", "enum": [CRS84]}},
-                "datetime": {"name": "datetime", "in": "query", "required": False, "style": "form",
-                             "explode": False, "schema": {"type": "string"},
-                             "description": "accepted; the collections have no temporal extent"},
+                "f": {
+                    "name": "f",
+                    "in": "query",
+                    "required": False,
+                    "description": "encoding",
+                    "schema": {"type": "string", "enum": ["json", "geojson"]},
+                },
+                "limit": {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                },
+                "offset": {
+                    "name": "offset",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 0, "default": 0},
+                },
+                "bbox": {
+                    "name": "bbox",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+                },
+                "bbox-crs": {
+                    "name": "bbox-crs",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "format": "uri", "enum": [CRS84]},
+                },
+                "datetime": {
+                    "name": "datetime",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "string"},
+                    "description": "accepted; the collections have no temporal extent",
+                },
             },
             "schemas": {
                 "link": link,
-                "landingPage": {"type": "object", "required": ["links"], "properties": {
-                    "title": {"type": "string"}, "description": {"type": "string"}, "links": links}},
-                "confClasses": {"type": "object", "required": ["conformsTo"], "properties": {
-                    "conformsTo": {"type": "array", "items": {"type": "string"}}}},
-                "collection": {"type": "object", "required": ["id", "links"], "properties": {
-                    "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
-                    "links": links, "extent": {"type": "object"}, "itemType": {"type": "string"},
-                    "crs": {"type": "array", "items": {"type": "string"}}}},
-                "collections": {"type": "object", "required": ["links", "collections"], "properties": {
-                    "links": links,
-                    "collections": {"type": "array", "items": {"$ref": "#/components/schemas/collection"}}}},
+                "landingPage": {
+                    "type": "object",
+                    "required": ["links"],
+                    "properties": {"title": {"type": "string"}, "description": {"type": "string"}, "links": links},
+                },
+                "confClasses": {
+                    "type": "object",
+                    "required": ["conformsTo"],
+                    "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+                },
+                "collection": {
+                    "type": "object",
+                    "required": ["id", "links"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "description": {"type": "string"},
+                        "links": links,
+                        "extent": {"type": "object"},
+                        "itemType": {"type": "string"},
+                        "crs": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "collections": {
+                    "type": "object",
+                    "required": ["links", "collections"],
+                    "properties": {
+                        "links": links,
+                        "collections": {"type": "array", "items": {"$ref": "#/components/schemas/collection"}},
+                    },
+                },
                 "geometryGeoJSON": geometry,
                 "featureGeoJSON": feature,
-                "featureCollectionGeoJSON": {"type": "object", "required": ["type", "features"], "properties": {
-                    "type": {"type": "string", "enum": ["FeatureCollection"]},
-                    "features": {"type": "array", "items": {"$ref": "#/components/schemas/featureGeoJSON"}},
-                    "links": links, "numberMatched": {"type": "integer", "minimum": 0},
-                    "numberReturned": {"type": "integer", "minimum": 0}}},
+                "featureCollectionGeoJSON": {
+                    "type": "object",
+                    "required": ["type", "features"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["FeatureCollection"]},
+                        "features": {"type": "array", "items": {"$ref": "#/components/schemas/featureGeoJSON"}},
+                        "links": links,
+                        "numberMatched": {"type": "integer", "minimum": 0},
+                        "numberReturned": {"type": "integer", "minimum": 0},
+                    },
+                },
                 "error": error,
             },
             "responses": {
@@ -443,8 +638,14 @@ def openapi_document(provider: CollectionProvider, base: str, *, title: str = "O
     }
 
 
-def api(provider: CollectionProvider, base: str, args: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None, *, title: str = "OGC API – Features") -> OgcResponse:
+def api(
+    provider: CollectionProvider,
+    base: str,
+    args: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    title: str = "OGC API – Features",
+) -> OgcResponse:
     a = _args(args)
     if a.get("f") not in (None, "", "json"):
         raise BadRequest(f"f must be json for the API definition, got {a.get('f')!r}")

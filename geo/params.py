@@ -1,4 +1,5 @@
 """Query parameters shared by every route: bounding boxes, id lists and bounded integers, with clear 400s."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -41,8 +42,15 @@ def parse_ids(text: str | None) -> list[str] | None:
     return ids
 
 
-def int_arg(args: Mapping[str, str], name: str, *, low: int, high: int | None = None, default: int | None = None,
-            clamp: bool = False) -> int | None:
+def int_arg(
+    args: Mapping[str, str],
+    name: str,
+    *,
+    low: int,
+    high: int | None = None,
+    default: int | None = None,
+    clamp: bool = False,
+) -> int | None:
     """A whole-number parameter in [low, high]; above `high` it is cut to `high` when `clamp`, else a 400."""
     raw = args.get(name)
     if raw is None or raw == "":

@@ -1,4 +1,5 @@
 """Small geometry helpers: schematic circles in metres, label points and bounding boxes."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Zoom-dependent simplification of a polygon coverage that keeps neighbours' shared borders shared."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ TILE = 256
 
 def tolerance_for_zoom(zoom: int, pixels: float = 0.6, lat: float = 30.0) -> float:
     """Degrees spanned by `pixels` screen pixels at a web-map zoom level (at latitude `lat`)."""
-    deg_per_px = 360.0 / (TILE * 2 ** zoom)
+    deg_per_px = 360.0 / (TILE * 2**zoom)
     return pixels * deg_per_px * np.cos(np.radians(lat))
 
 

@@ -1,4 +1,5 @@
 """Command line: `python -m layers check` builds every layer and lists every problem in the shipped data."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["check"])
     parser.parse_args(argv)
     from boundaries.store import BoundaryDataError
+
     from .records import DataError
     from .store import get_catalog
+
     try:
         cat = get_catalog()
     except (DataError, BoundaryDataError) as exc:

@@ -1,10 +1,12 @@
 """Region profiles: a county's or city's designations, cited figures, summary and the sites inside it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from geo.errors import NotFound
-from geo.shapes import bbox as geom_bbox, label_point
+from geo.shapes import bbox as geom_bbox
+from geo.shapes import label_point
 
 from .catalog import SITE_LAYERS
 
@@ -14,14 +16,20 @@ if TYPE_CHECKING:
 
 def _site_ref(row: Any, layer: str) -> dict[str, Any]:
     # row is a pandas Series: its .name is the index label, so read columns by key
-    return {"id": row["id"], "layer": layer, "name": row["name"], "name_en": row["name_en"], "kind": row["kind"],
-            "center": list(label_point(row.geometry))}
+    return {
+        "id": row["id"],
+        "layer": layer,
+        "name": row["name"],
+        "name_en": row["name_en"],
+        "kind": row["kind"],
+        "center": list(label_point(row.geometry)),
+    }
 
 
 class Profiles:
     """Profiles of every province, city and county, computed once (spatial join of every site layer)."""
 
-    def __init__(self, catalog: "Catalog") -> None:
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         regions = catalog.boundaries.regions
         self._regions = regions
@@ -42,7 +50,7 @@ class Profiles:
             for region_layer in ("counties", "cities", "province"):
                 polys = catalog.frame(region_layer)
                 hits = polys.sindex.query(frame.geometry.values, predicate="intersects")
-                for site_i, region_i in zip(*hits):
+                for site_i, region_i in zip(*hits, strict=False):
                     code = polys.index[region_i]
                     inside.setdefault(code, {}).setdefault(layer, []).append(_site_ref(frame.iloc[site_i], layer))
         self._profiles: dict[str, dict[str, Any]] = {}
@@ -52,28 +60,48 @@ class Profiles:
             designations = []
             if row.adcode in pilots:
                 p = pilots[row.adcode]
-                designations.append({"programme": p["programme"], "programme_en": p.get("programme_en"),
-                                     "year": p["year"], "source": p["source"], "listed_as": p["listed_as"]})
+                designations.append(
+                    {
+                        "programme": p["programme"],
+                        "programme_en": p.get("programme_en"),
+                        "year": p["year"],
+                        "source": p["source"],
+                        "listed_as": p["listed_as"],
+                    }
+                )
             profile = {
-                "adcode": row.adcode, "name": row.name, "name_en": row.name_en, "level": row.level, "city": row.city,
+                "adcode": row.adcode,
+                "name": row.name,
+                "name_en": row.name_en,
+                "level": row.level,
+                "city": row.city,
                 "city_en": row.city_en,
-                "city_adcode": row.city_adcode, "province": row.province,
+                "city_adcode": row.city_adcode,
+                "province": row.province,
                 "designations": designations,
-                "figures": [f for f in facts if isinstance(f["value"], (int, float)) and not isinstance(f["value"], bool)],
+                "figures": [
+                    f for f in facts if isinstance(f["value"], (int, float)) and not isinstance(f["value"], bool)
+                ],
                 "facts": [f for f in facts if not isinstance(f["value"], (int, float)) or isinstance(f["value"], bool)],
-                "summary": text.get("summary"), "summary_en": text.get("summary_en"),
+                "summary": text.get("summary"),
+                "summary_en": text.get("summary_en"),
                 "summary_source": text.get("summary_source") or None,
-                "sites": {layer: sorted(items, key=lambda s: s["name"])
-                          for layer, items in sorted(inside.get(row.adcode, {}).items())},
-                "center": list(label_point(row.geometry)), "bbox": geom_bbox(row.geometry),
+                "sites": {
+                    layer: sorted(items, key=lambda s: s["name"])
+                    for layer, items in sorted(inside.get(row.adcode, {}).items())
+                },
+                "center": list(label_point(row.geometry)),
+                "bbox": geom_bbox(row.geometry),
             }
             if row.level in ("city", "province"):
                 if row.level == "city":
                     members = counties[counties["city_adcode"] == row.adcode]
                 else:  # a province's counties share the first two digits of its adcode
                     members = counties[counties["adcode"].str[:2] == row.adcode[:2]]
-                profile["counties"] = [{"adcode": c.adcode, "name": c.name, "name_en": c.name_en, "pilot": bool(c.pilot)}
-                                       for c in members.itertuples()]
+                profile["counties"] = [
+                    {"adcode": c.adcode, "name": c.name, "name_en": c.name_en, "pilot": bool(c.pilot)}
+                    for c in members.itertuples()
+                ]
                 profile["pilot_counties"] = [c["name"] for c in profile["counties"] if c["pilot"]]
             self._profiles[row.adcode] = profile
 
@@ -81,8 +109,10 @@ class Profiles:
         try:
             return self._profiles[adcode]
         except KeyError:
-            raise NotFound(f"no region with adcode {adcode!r}; give the 6-digit code of a county, city or province "
-                           "(e.g. 330109 for 萧山区)") from None
+            raise NotFound(
+                f"no region with adcode {adcode!r}; give the 6-digit code of a county, city or province "
+                "(e.g. 330109 for 萧山区)"
+            ) from None
 
     def __len__(self) -> int:
         return len(self._profiles)

@@ -1,9 +1,10 @@
 """Read the curated YAML records in data/ and check them, collecting every problem before failing."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,18 @@ from geo.errors import ApiError
 
 from .catalog import KINDS, PRECISIONS, ROLES, SITE_LAYERS
 
-_CN_NUMERALS = {1: ("一",), 2: ("二", "两"), 3: ("三",), 4: ("四",), 5: ("五",), 6: ("六",), 7: ("七",),
-                8: ("八",), 9: ("九",), 10: ("十",)}
+_CN_NUMERALS = {
+    1: ("一",),
+    2: ("二", "两"),
+    3: ("三",),
+    4: ("四",),
+    5: ("五",),
+    6: ("六",),
+    7: ("七",),
+    8: ("八",),
+    9: ("九",),
+    10: ("十",),
+}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -49,7 +60,7 @@ class SeedTexts:
         self.dir = seeds_dir
         self.available = seeds_dir.is_dir()
 
-    @lru_cache(maxsize=None)
+    @cache  # noqa: B019 - one SeedTexts per catalog build; the cache lives as long as it
     def lines(self, name: str) -> list[str] | None:
         path = self.dir / name
         return path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
@@ -59,8 +70,13 @@ class SeedTexts:
             problems.add(where, f"source must be {{file, lines: [first, last]}}, got {source!r}")
             return
         lines = source["lines"]
-        if (not isinstance(lines, list) or len(lines) != 2 or not all(isinstance(n, int) for n in lines)
-                or lines[0] < 1 or lines[1] < lines[0]):
+        if (
+            not isinstance(lines, list)
+            or len(lines) != 2
+            or not all(isinstance(n, int) for n in lines)
+            or lines[0] < 1
+            or lines[1] < lines[0]
+        ):
             problems.add(where, f"source lines must be [first, last] with 1 ≤ first ≤ last, got {lines!r}")
             return
         if not self.available:
@@ -73,7 +89,7 @@ class SeedTexts:
             problems.add(where, f"cites lines {lines} but {source['file']} has {len(text)} lines")
             return
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            cited = re.sub(r"\s+", "", "".join(text[lines[0] - 1: lines[1]]))
+            cited = re.sub(r"\s+", "", "".join(text[lines[0] - 1 : lines[1]]))
             shown = f"{value:g}" if isinstance(value, float) else str(value)
             numerals = _CN_NUMERALS.get(value, ()) if isinstance(value, int) else ()
             if shown not in cited and f"{value:,}" not in cited and not any(n in cited for n in numerals):
@@ -108,15 +124,28 @@ def _check_facts(facts: Any, where: str, seeds: SeedTexts, problems: Problems) -
             problems.add(here, f"{fact['label']!r} has no source")
             continue
         seeds.check(fact["source"], here, problems, fact["value"])
-        out.append({"label": fact["label"], "label_en": fact.get("label_en"), "value": fact["value"],
-                    "unit": fact.get("unit"), "year": fact.get("year"), "source": cite(fact.get("source")),
-                    "source_ref": fact.get("source")})
+        out.append(
+            {
+                "label": fact["label"],
+                "label_en": fact.get("label_en"),
+                "value": fact["value"],
+                "unit": fact.get("unit"),
+                "year": fact.get("year"),
+                "source": cite(fact.get("source")),
+                "source_ref": fact.get("source"),
+            }
+        )
     return out
 
 
 def _point(value: Any) -> tuple[float, float] | None:
-    if (isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
-            and 73 <= value[0] <= 136 and 3 <= value[1] <= 54):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) for v in value)
+        and 73 <= value[0] <= 136
+        and 3 <= value[1] <= 54
+    ):
         return float(value[0]), float(value[1])
     return None
 
@@ -206,19 +235,26 @@ def read(layers_dir: Path, seeds: SeedTexts, resolve) -> tuple[LayerData, Proble
                 refs = [f["source_ref"] for f in facts] + [rec.get(k) for k in ("summary_source", "layout_source")]
                 refs += [(rec.get("designation") or {}).get("source")]
                 sources = list(dict.fromkeys(cite(r) for r in refs if isinstance(r, dict)))
-                sites.append({
-                    **{k: v for k, v in rec.items() if k not in ("facts", "designation", "location", "path")},
-                    "layer": layer, "layers": [layer, *also], "location": loc, "path": path_pts,
-                    "county_adcode": place.adcode if place else None,
-                    "county": place.name if place else rec.get("county"),
-                    "city": place.city if place else None,
-                    "aliases": list(rec.get("aliases") or []),
-                    "designation": designation, "facts": [{k: v for k, v in f.items() if k != "source_ref"} for f in facts],
-                    "sources": sources, "source": "; ".join(sources),
-                    "summary_source": cite(rec.get("summary_source")),
-                    "layout_source": cite(rec.get("layout_source")),
-                    "schematic": layer in ("science-city-zones", "corridors"),
-                })
+                sites.append(
+                    {
+                        **{k: v for k, v in rec.items() if k not in ("facts", "designation", "location", "path")},
+                        "layer": layer,
+                        "layers": [layer, *also],
+                        "location": loc,
+                        "path": path_pts,
+                        "county_adcode": place.adcode if place else None,
+                        "county": place.name if place else rec.get("county"),
+                        "city": place.city if place else None,
+                        "aliases": list(rec.get("aliases") or []),
+                        "designation": designation,
+                        "facts": [{k: v for k, v in f.items() if k != "source_ref"} for f in facts],
+                        "sources": sources,
+                        "source": "; ".join(sources),
+                        "summary_source": cite(rec.get("summary_source")),
+                        "layout_source": cite(rec.get("layout_source")),
+                        "schematic": layer in ("science-city-zones", "corridors"),
+                    }
+                )
     ids = {s["id"] for s in sites}
     by_id = {s["id"]: s for s in sites}
     for s in sites:  # a layout part without its own designation belongs to its parent's layout
@@ -226,9 +262,12 @@ def read(layers_dir: Path, seeds: SeedTexts, resolve) -> tuple[LayerData, Proble
         if s["designation"] is None and parent is not None:
             pd = parent.get("designation") or {}
             s["designation"] = {
-                "programme": f"{parent['name']}空间布局", "programme_en": f"Layout of {parent.get('name_en') or parent['name']}",
-                "year": pd.get("year"), "source": parent.get("layout_source") or pd.get("source") or "",
-                "inherited_from": parent["id"]}
+                "programme": f"{parent['name']}空间布局",
+                "programme_en": f"Layout of {parent.get('name_en') or parent['name']}",
+                "year": pd.get("year"),
+                "source": parent.get("layout_source") or pd.get("source") or "",
+                "inherited_from": parent["id"],
+            }
     for s in sites:
         if s.get("parent") and s["parent"] not in ids:
             problems.add(f"site {s['id']}", f"parent {s['parent']!r} is not a site id")
@@ -244,15 +283,25 @@ def read(layers_dir: Path, seeds: SeedTexts, resolve) -> tuple[LayerData, Proble
             if key not in data:
                 problems.add(where, f"missing {key}")
         seeds.check(data.get("source"), where, problems)
-        pilot_meta = {"programme": data.get("programme"), "programme_en": data.get("programme_en"),
-                      "year": data.get("year"), "source": cite(data.get("source"))}
+        pilot_meta = {
+            "programme": data.get("programme"),
+            "programme_en": data.get("programme_en"),
+            "year": data.get("year"),
+            "source": cite(data.get("source")),
+        }
         for i, rec in enumerate(data.get("counties") or []):
             here = f"{where} county {i + 1} {rec.get('name')}"
             seeds.check(rec.get("source"), here, problems)
             place = county_of(rec.get("name"), here)
             if place:
-                pilots.append({"adcode": place.adcode, "listed_as": rec["name"], **pilot_meta,
-                               "source": cite(rec.get("source")) or pilot_meta["source"]})
+                pilots.append(
+                    {
+                        "adcode": place.adcode,
+                        "listed_as": rec["name"],
+                        **pilot_meta,
+                        "source": cite(rec.get("source")) or pilot_meta["source"],
+                    }
+                )
     regions: list[dict] = []
     for path in sorted((layers_dir / "regions").glob("*.yaml")):
         data = _load_yaml(path, problems)
@@ -267,7 +316,13 @@ def read(layers_dir: Path, seeds: SeedTexts, resolve) -> tuple[LayerData, Proble
                 seeds.check(rec["summary_source"], f"{where} summary_source", problems)
             elif rec.get("summary"):
                 problems.add(where, "summary has no summary_source")
-            regions.append({"adcode": place.adcode, "summary": rec.get("summary"), "summary_en": rec.get("summary_en"),
-                            "summary_source": cite(rec.get("summary_source")),
-                            "facts": _check_facts(rec.get("facts"), where, seeds, problems)})
+            regions.append(
+                {
+                    "adcode": place.adcode,
+                    "summary": rec.get("summary"),
+                    "summary_en": rec.get("summary_en"),
+                    "summary_source": cite(rec.get("summary_source")),
+                    "facts": _check_facts(rec.get("facts"), where, seeds, problems),
+                }
+            )
     return LayerData(sites, pilots, pilot_meta, regions), problems

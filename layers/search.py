@@ -1,4 +1,5 @@
 """Search across regions (through the gazetteer) and sites (name, English name, aliases)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,20 @@ LAYER_OF_LEVEL = {"province": "province", "city": "cities", "county": "counties"
 
 
 def _region(profile: dict[str, Any]) -> dict[str, Any]:
-    return {"id": profile["adcode"], "layer": LAYER_OF_LEVEL[profile["level"]], "name": profile["name"],
-            "name_en": profile.get("name_en"), "adcode": profile["adcode"], "city": profile["city"],
-            "kind": profile["level"], "center": profile["center"], "bbox": profile["bbox"]}
+    return {
+        "id": profile["adcode"],
+        "layer": LAYER_OF_LEVEL[profile["level"]],
+        "name": profile["name"],
+        "name_en": profile.get("name_en"),
+        "adcode": profile["adcode"],
+        "city": profile["city"],
+        "kind": profile["level"],
+        "center": profile["center"],
+        "bbox": profile["bbox"],
+    }
 
 
-def search(catalog: "Catalog", query: str | None, limit: int = 12) -> list[dict[str, Any]]:
+def search(catalog: Catalog, query: str | None, limit: int = 12) -> list[dict[str, Any]]:
     text = (query or "").strip()
     if not text:
         raise BadRequest("q is required: a county, city or site name (full, short or alias), or an adcode")
@@ -27,7 +36,9 @@ def search(catalog: "Catalog", query: str | None, limit: int = 12) -> list[dict[
         raise BadRequest("q is too long (at most 100 characters)")
     results: list[tuple[int, dict[str, Any]]] = []
     for rank, place in enumerate(catalog.gazetteer.search(text, limit=limit)):
-        results.append((0 if place.name.startswith(text) or rank == 0 else 2, _region(catalog.profiles.get(place.adcode))))
+        results.append(
+            (0 if place.name.startswith(text) or rank == 0 else 2, _region(catalog.profiles.get(place.adcode)))
+        )
     needle = text.lower()
     found = {r["id"] for _, r in results}
     for profile in catalog.profiles:  # regions by English name
@@ -52,8 +63,21 @@ def search(catalog: "Catalog", query: str | None, limit: int = 12) -> list[dict[
                 continue
             seen.add(fid)
             center, bbox = catalog.centre(layer, fid)
-            results.append((rank, {"id": fid, "layer": layer, "name": row["name"], "name_en": row["name_en"],
-                                   "kind": row["kind"], "adcode": row["county_adcode"], "city": row["city"],
-                                   "center": center, "bbox": bbox}))
+            results.append(
+                (
+                    rank,
+                    {
+                        "id": fid,
+                        "layer": layer,
+                        "name": row["name"],
+                        "name_en": row["name_en"],
+                        "kind": row["kind"],
+                        "adcode": row["county_adcode"],
+                        "city": row["city"],
+                        "center": center,
+                        "bbox": bbox,
+                    },
+                )
+            )
     results.sort(key=lambda r: r[0])
     return [r for _, r in results[:limit]]

@@ -1,4 +1,5 @@
 """The Catalog: builds every layer from the boundaries and the curated records, checks it, and answers queries."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -10,11 +11,13 @@ import numpy as np
 from shapely.geometry import LineString, Point, box
 
 from boundaries.gazetteer import Gazetteer
-from boundaries.store import Boundaries, load as load_boundaries
+from boundaries.store import Boundaries
+from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
-from geo.shapes import bbox as geom_bbox, circle, label_point
+from geo.shapes import bbox as geom_bbox
+from geo.shapes import circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
@@ -23,9 +26,32 @@ from .profiles import Profiles
 from .records import DataError, SeedTexts
 
 SITE_COLUMNS = [
-    "id", "name", "name_en", "aliases", "kind", "county_adcode", "county", "city", "precision", "location_note",
-    "designation", "summary", "summary_en", "summary_source", "facts", "source", "sources", "schematic",
-    "parent", "within", "role", "order", "layout", "layout_source", "radius_m", "also_in",
+    "id",
+    "name",
+    "name_en",
+    "aliases",
+    "kind",
+    "county_adcode",
+    "county",
+    "city",
+    "precision",
+    "location_note",
+    "designation",
+    "summary",
+    "summary_en",
+    "summary_source",
+    "facts",
+    "source",
+    "sources",
+    "schematic",
+    "parent",
+    "within",
+    "role",
+    "order",
+    "layout",
+    "layout_source",
+    "radius_m",
+    "also_in",
 ]
 DEFAULT_RADIUS_M = 1000
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
@@ -38,6 +64,7 @@ class Catalog:
         self.boundaries: Boundaries = load_boundaries(boundaries)
         self.gazetteer = Gazetteer.load(boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
+
         def resolve(name: str):
             return self.gazetteer.resolve(name, province=PROVINCE)
 
@@ -65,7 +92,9 @@ class Catalog:
             if not counties.loc[code].geometry.contains(pt):
                 inside = counties[counties.contains(pt)]
                 where = f"in {inside.iloc[0]['name']} ({inside.index[0]})" if len(inside) else "outside every county"
-                problems.add(f"site {site['id']}", f"location {list(loc)} is not in {site['county']} ({code}) but {where}")
+                problems.add(
+                    f"site {site['id']}", f"location {list(loc)} is not in {site['county']} ({code}) but {where}"
+                )
             for vertex in site.get("path") or []:
                 if not province.contains(Point(vertex)):
                     problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
@@ -130,23 +159,50 @@ class Catalog:
                 source += f"; list: {self.data.pilot_meta.get('source', '')}"
                 data_date = max(data_date, DATA_DATE)
         else:
-            source = "科创地图 curated records (layers/data), facts cited to the seed documents; locations schematic/approximate as each feature's precision says"
+            source = (
+                "科创地图 curated records (layers/data), facts cited to the seed documents; "
+                "locations schematic/approximate as each feature's precision says"
+            )
             data_date = DATA_DATE
-        return {"title": spec.title, "title_en": spec.title_en, "source": source, "data_date": data_date,
-                "datum": DATUM_LABEL, "description": spec.description}
+        return {
+            "title": spec.title,
+            "title_en": spec.title_en,
+            "source": source,
+            "data_date": data_date,
+            "datum": DATUM_LABEL,
+            "description": spec.description,
+        }
 
     def summary(self, spec: LayerSpec) -> dict[str, Any]:
         frame = self._frames[spec.id]
         bounds = [round(v, 6) for v in frame.total_bounds] if len(frame) else None
         group_title, group_title_en = GROUPS[spec.group]
-        return {"id": spec.id, "title": spec.title, "title_en": spec.title_en, "kind": spec.kind,
-                "group": spec.group, "group_title": group_title, "group_title_en": group_title_en,
-                "geometry_type": spec.geometry_type, "count": int(len(frame)), "bbox": bounds,
-                "default_visible": spec.default_visible, "schematic": spec.schematic, "style": spec.style,
-                "description": spec.description}
+        return {
+            "id": spec.id,
+            "title": spec.title,
+            "title_en": spec.title_en,
+            "kind": spec.kind,
+            "group": spec.group,
+            "group_title": group_title,
+            "group_title_en": group_title_en,
+            "geometry_type": spec.geometry_type,
+            "count": len(frame),
+            "bbox": bounds,
+            "default_visible": spec.default_visible,
+            "schematic": spec.schematic,
+            "style": spec.style,
+            "description": spec.description,
+        }
 
-    def query(self, layer_id: str, *, bbox: tuple[float, float, float, float] | None = None,
-              zoom: int | None = None, datum: str = "wgs84", ids: list[str] | None = None) -> gpd.GeoDataFrame:
+    def query(
+        self,
+        layer_id: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        zoom: int | None = None,
+        datum: str = "wgs84",
+        ids: list[str] | None = None,
+    ) -> gpd.GeoDataFrame:
         """The layer's features, filtered to a bbox and ids, simplified for a zoom, in the requested datum."""
         spec = self.spec(layer_id)
         frame = self._frames[layer_id]
@@ -166,8 +222,15 @@ class Catalog:
             frame["geometry"] = transform_geometry(np.asarray(frame.geometry.values), transform)
         return frame
 
-    def geojson(self, layer_id: str, *, bbox: tuple[float, float, float, float] | None = None,
-                zoom: int | None = None, datum: str = "wgs84", ids: list[str] | None = None) -> bytes:
+    def geojson(
+        self,
+        layer_id: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        zoom: int | None = None,
+        datum: str = "wgs84",
+        ids: list[str] | None = None,
+    ) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
         key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum)
         if bbox is None and not ids and key in self._geojson:
@@ -183,7 +246,7 @@ class Catalog:
         source = self._frames[key[0]]
         if key not in self._simplified:
             self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
-        lookup = dict(zip(source.index, self._simplified[key]))
+        lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
@@ -195,5 +258,9 @@ class Catalog:
 def get_catalog(boundaries: str | None = None, layers_dir: str | None = None, seeds_dir: str | None = None) -> Catalog:
     """The catalog for the configured data (built once per process)."""
     from settings import SETTINGS
-    return Catalog(Path(boundaries or SETTINGS.boundaries), Path(layers_dir or SETTINGS.layers_dir),
-                   Path(seeds_dir or SETTINGS.seeds_dir))
+
+    return Catalog(
+        Path(boundaries or SETTINGS.boundaries),
+        Path(layers_dir or SETTINGS.layers_dir),
+        Path(seeds_dir or SETTINGS.seeds_dir),
+    )

@@ -1,4 +1,5 @@
 """Shared fixtures: the real catalog, the Flask app served over HTTP on a free local port, and test output."""
+
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ OUTPUT = ROOT / "test-output"
 @pytest.fixture(scope="session")
 def app():
     from server import create_app
+
     return create_app()
 
 
@@ -44,6 +46,7 @@ def live_server(app):
 def china_gpkg(tmp_path_factory) -> Path:
     """All of China (2,875 counties), built from the cnmaps wheel once per test session."""
     from boundaries.build import build
+
     report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
     assert report.counts == {"province": 34, "cities": 370, "counties": 2875}
     return report.path
@@ -51,8 +54,13 @@ def china_gpkg(tmp_path_factory) -> Path:
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -61,6 +69,7 @@ def browser():
     """Headless Debian Chromium driven by Playwright. Missing Chromium is a failure, not a skip:
     `make test` installs it, so a skip would hide a broken set-up."""
     from playwright.sync_api import sync_playwright
+
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -99,7 +108,7 @@ class Http:
         return status, message
 
     def json(self, path: str):
-        status, headers, body = self.get(path)
+        status, _headers, body = self.get(path)
         return status, json.loads(body)
 
 

@@ -1,4 +1,5 @@
 """GDAL's own ogrinfo (Debian gdal-bin) reading our files and endpoints; 3.6 has no -json, so its text is parsed."""
+
 from __future__ import annotations
 
 import re
@@ -30,5 +31,3 @@ def ogr_feature_geometries(path: Path | str, *layer: str) -> list[str]:
     """Geometry type of every feature GDAL reads (`ogrinfo -al -geom=SUMMARY`)."""
     text = ogrinfo("-al", "-q", "-geom=SUMMARY", str(path), *layer)
     return re.findall(r"^  (POINT|MULTIPOINT|LINESTRING|MULTILINESTRING|POLYGON|MULTIPOLYGON) :", text, re.M)
-
-

@@ -1,4 +1,5 @@
 """The JSON API over real HTTP: layers, regions, search and errors as the interface document says."""
+
 import gzip
 import json
 
@@ -13,8 +14,16 @@ def test_layer_list(http):
     status, body = http.json("/api/layers")
     assert status == 200
     layers = {layer["id"]: layer for layer in body["layers"]}
-    for lid in ("province", "cities", "counties", "pilot-counties", "innovation-bases", "science-cities",
-                "science-city-zones", "high-tech-zones"):
+    for lid in (
+        "province",
+        "cities",
+        "counties",
+        "pilot-counties",
+        "innovation-bases",
+        "science-cities",
+        "science-city-zones",
+        "high-tech-zones",
+    ):
         assert {"id", "title", "kind", "geometry_type", "count", "bbox"} <= set(layers[lid])
     assert layers["counties"]["count"] == 90 and layers["pilot-counties"]["count"] == 10
     assert layers["innovation-bases"]["count"] == 6
@@ -40,14 +49,20 @@ def test_sites_carry_interface_properties(http):
 def test_zoom_simplifies_and_keeps_shared_borders(http):
     import shapely
     from shapely.geometry import shape
+
     _, full = http.json("/api/layers/counties")
     _, z7 = http.json("/api/layers/counties?zoom=7")
-    size = lambda fc: sum(shapely.get_num_coordinates(shape(f["geometry"])) for f in fc["features"])
+
+    def size(fc):
+        return sum(shapely.get_num_coordinates(shape(f["geometry"])) for f in fc["features"])
+
     assert size(z7) < size(full) / 3
     geoms = [shape(f["geometry"]) for f in z7["features"]]
     union = shapely.union_all(geoms)
     assert abs(sum(g.area for g in geoms) - union.area) / union.area < 1e-3  # no overlaps
-    assert abs(union.area - shapely.union_all([shape(f["geometry"]) for f in full["features"]]).area) / union.area < 0.01
+    assert (
+        abs(union.area - shapely.union_all([shape(f["geometry"]) for f in full["features"]]).area) / union.area < 0.01
+    )
 
 
 def test_bbox_filters(http):
@@ -65,7 +80,7 @@ def test_gcj02_datum_shifts_east_north(http):
 
 
 def test_gzip_when_asked(http):
-    status, headers, body = http.get("/api/layers/counties?zoom=7", {"Accept-Encoding": "gzip"})
+    _status, headers, body = http.get("/api/layers/counties?zoom=7", {"Accept-Encoding": "gzip"})
     assert headers.get("Content-Encoding") == "gzip"
     assert json.loads(gzip.decompress(body))["type"] == "FeatureCollection"
 
@@ -77,7 +92,7 @@ def test_region_profile(http):
     assert "科创中国" in p["designations"][0]["programme"]
     for fig in p["figures"]:
         assert {"value", "unit", "year", "source"} <= set(fig) and fig["source"]
-    for layer, sites in p["sites"].items():
+    for sites in p["sites"].values():
         for site in sites:
             assert site["name"] != site["id"] and not site["name"].isascii(), site  # the Chinese name, not the slug
     _, city = http.json("/api/regions/330100")
@@ -92,13 +107,24 @@ def test_search(http):
     assert any(r["layer"] == "innovation-bases" for r in body["results"])
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/api/layers/nope", 404), ("/api/regions/999999", 404), ("/api/regions/abc", 404),
-    ("/api/layers/counties?bbox=1,2,3", 400), ("/api/layers/counties?bbox=a,b,c,d", 400),
-    ("/api/layers/counties?bbox=10,10,5,5", 400), ("/api/layers/counties?zoom=99", 400),
-    ("/api/layers/counties?zoom=x", 400), ("/api/layers/counties?datum=bd", 400), ("/api/search", 400),
-    ("/api/search?q=" + "x" * 200, 400), ("/api/layers/counties?ids=999999", 404), ("/no/such/route", 404),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/api/layers/nope", 404),
+        ("/api/regions/999999", 404),
+        ("/api/regions/abc", 404),
+        ("/api/layers/counties?bbox=1,2,3", 400),
+        ("/api/layers/counties?bbox=a,b,c,d", 400),
+        ("/api/layers/counties?bbox=10,10,5,5", 400),
+        ("/api/layers/counties?zoom=99", 400),
+        ("/api/layers/counties?zoom=x", 400),
+        ("/api/layers/counties?datum=bd", 400),
+        ("/api/search", 400),
+        ("/api/search?q=" + "x" * 200, 400),
+        ("/api/layers/counties?ids=999999", 404),
+        ("/no/such/route", 404),
+    ],
+)
 def test_bad_input_is_a_json_error(http, path, status):
     assert http.error(path)[0] == status
 
@@ -112,8 +138,10 @@ def test_english_names_for_regions(http):
     assert all(f["properties"]["name_en"] for f in fc["features"])
 
 
-@pytest.mark.parametrize("path", ["/", "/static/vendor/leaflet-1.9.4/leaflet.js", "/static/app/map.js",
-                                  "/api/regions/330109", "/ogc/collections"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/static/vendor/leaflet-1.9.4/leaflet.js", "/static/app/map.js", "/api/regions/330109", "/ogc/collections"],
+)
 def test_compressible_answers_are_gzipped_and_revalidate(http, path):
     status, headers, body = http.get(path, {"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"

@@ -3,6 +3,7 @@
 Never `playwright install`: the system Chromium is used through `executable_path`.
 Output (screenshots) goes to test-output/.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -19,8 +20,10 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 BUDGET_GZIP_BYTES = 600 * 1024
 XIAOSHAN = "330109"
 RUIAN = "330381"
-IDLE = ("() => window.kechuang && document.body.dataset.ready === 'true' && window.kechuang.busy === 0"
-        " && [...window.kechuang.state.visible].every((id) => window.kechuang.store.get(id).key !== null)")
+IDLE = (
+    "() => window.kechuang && document.body.dataset.ready === 'true' && window.kechuang.busy === 0"
+    " && [...window.kechuang.state.visible].every((id) => window.kechuang.store.get(id).key !== null)"
+)
 
 
 # ------------------------------------------------------------------ fixtures and helpers
@@ -31,6 +34,7 @@ def layers(live_server):
 
 def api(base: str, path: str):
     import urllib.request
+
     with urllib.request.urlopen(base + urllib.parse.quote(path, safe="/?=&,:"), timeout=60) as resp:
         return json.loads(resp.read())
 
@@ -83,7 +87,9 @@ class MapPage:
         return self.page.evaluate(expr, arg) if arg is not None else self.page.evaluate(expr)
 
     def view(self):
-        return self.js("() => { const m = window.kechuang.map, c = m.getCenter(); return {z: m.getZoom(), lat: c.lat, lng: c.lng}; }")
+        return self.js(
+            "() => { const m = window.kechuang.map, c = m.getCenter(); return {z: m.getZoom(), lat: c.lat, lng: c.lng}; }"
+        )
 
     # The open popup is the pane's last one (a closed popup fades out for 0.2 s before it leaves the DOM).
     POPUP = ".leaflet-popup-pane > .leaflet-popup:last-child .popup-profile"
@@ -94,12 +100,16 @@ class MapPage:
     def wait_popup_text(self, text: str, timeout=15000):
         self.page.wait_for_function(
             "([sel, t]) => { const p = document.querySelector(sel);"
-            " return p && p.textContent.includes(t) && !p.querySelector('.loading'); }", arg=[self.POPUP, text], timeout=timeout)
+            " return p && p.textContent.includes(t) && !p.querySelector('.loading'); }",
+            arg=[self.POPUP, text],
+            timeout=timeout,
+        )
         return self.popup().inner_text()
 
     def point_inside(self, selector: str):
         """A viewport point where `selector` is the topmost element (so a real click lands on it)."""
-        pt = self.js("""(sel) => {
+        pt = self.js(
+            """(sel) => {
             const el = document.querySelector(sel);
             if (!el) return null;
             const r = el.getBoundingClientRect();
@@ -112,7 +122,9 @@ class MapPage:
                 if (document.elementFromPoint(x, y) === el) return [x, y];
             }
             return null;
-        }""", selector)
+        }""",
+            selector,
+        )
         assert pt, f"no visible, clickable point on {selector}"
         return pt
 
@@ -150,8 +162,10 @@ def test_page_loads_clean_local_only_and_within_budget(open_map, layers, output_
     # Leaflet comes from the vendored npm copy.
     scripts = mp.js("() => [...document.scripts].map((s) => s.getAttribute('src')).filter(Boolean)")
     assert any(s.startswith("/static/vendor/leaflet-1.9.4/") for s in scripts), scripts
-    hrefs = mp.js("() => [...document.querySelectorAll('link[href], script[src], img[src]')]"
-                  ".map((e) => e.getAttribute('href') || e.getAttribute('src'))")
+    hrefs = mp.js(
+        "() => [...document.querySelectorAll('link[href], script[src], img[src]')]"
+        ".map((e) => e.getAttribute('href') || e.getAttribute('src'))"
+    )
     assert not [h for h in hrefs if re.match(r"^(https?:)?//", h)], hrefs
     # Every default-visible layer is on the map and drawn.
     for layer in layers:
@@ -164,7 +178,7 @@ def test_page_loads_clean_local_only_and_within_budget(open_map, layers, output_
     # The datum is shown; the legend lists what is visible; the feature table lists the pilot counties.
     assert "WGS-84" in mp.page.locator('[data-testid="datum-indicator"]').inner_text()
     legend = mp.page.locator('[data-testid="legend"]').inner_text()
-    pilot = next(l for l in layers if l["id"] == "pilot-counties")
+    pilot = next(lyr for lyr in layers if lyr["id"] == "pilot-counties")
     assert pilot["title"] in legend
     assert mp.page.locator('[data-testid="table-row"]').count() == pilot["count"]
     # Initial view (page + assets + default-visible layers) stays within 600 KB gzipped.
@@ -172,7 +186,7 @@ def test_page_loads_clean_local_only_and_within_budget(open_map, layers, output_
     for resp in mp.responses:
         try:
             body = resp.body()
-        except Exception:  # noqa: BLE001 - redirects and the like have no body
+        except Exception:
             continue
         total += len(gzip.compress(body, 6))
     assert total <= BUDGET_GZIP_BYTES, f"initial view is {total / 1024:.0f} KB gzipped"
@@ -279,16 +293,22 @@ def test_hover_and_click_xiaoshan_opens_pilot_profile(open_map, live_server):
         name = link.inner_text()
         layer, fid = link.get_attribute("data-layer"), link.get_attribute("data-fid")
         if os.environ.get("KECHUANG_TEST_CONSOLE"):
-            mp.js("""() => { const m = window.kechuang.map; ['movestart','moveend','popupopen','popupclose','preclick','click'].forEach(ev => m.on(ev, (e) => console.log(ev, performance.now().toFixed(0), JSON.stringify(window.kechuang.state.selected), e.popup && e.popup.getContent().dataset.feature))); }""")
+            mp.js(
+                """() => { const m = window.kechuang.map; ['movestart','moveend','popupopen','popupclose','preclick','click'].forEach(ev => m.on(ev, (e) => console.log(ev, performance.now().toFixed(0), JSON.stringify(window.kechuang.state.selected), e.popup && e.popup.getContent().dataset.feature))); }"""
+            )
         link.click()
-        mp.page.wait_for_selector(f'.leaflet-popup-pane > .leaflet-popup:last-child .popup-profile[data-feature="{layer}:{fid}"]')
+        mp.page.wait_for_selector(
+            f'.leaflet-popup-pane > .leaflet-popup:last-child .popup-profile[data-feature="{layer}:{fid}"]'
+        )
         mp.wait_popup_text(name)
         mp.wait_idle()
         assert f"s={layer}:{fid}" in mp.page.url
-        assert mp.js("""([lid, fid]) => { const l = window.kechuang.store.get(lid).index.get(fid);
+        assert mp.js(
+            """([lid, fid]) => { const l = window.kechuang.store.get(lid).index.get(fid);
             const m = window.kechuang.map;
             return l.getLatLng ? m.getBounds().contains(l.getLatLng()) : m.getBounds().intersects(l.getBounds()); }""",
-                     [layer, fid]), "the map flew to the site"
+            [layer, fid],
+        ), "the map flew to the site"
     assert mp.console_errors == [] and mp.page_errors == []
 
 
@@ -350,7 +370,9 @@ def test_copied_url_restores_view_layers_and_selection(open_map, layers):
     for layer in layers:
         assert other.checkbox(layer["id"]).is_checked() == (layer["id"] in visible), layer["id"]
     assert other.js("() => window.kechuang.state.selected") == selected
-    assert other.page.locator(f'[data-testid="table-row"][data-fid="{XIAOSHAN}"]').get_attribute("aria-selected") == "true"
+    assert (
+        other.page.locator(f'[data-testid="table-row"][data-fid="{XIAOSHAN}"]').get_attribute("aria-selected") == "true"
+    )
     # Pasting another URL into the same tab applies it too.
     other.js(f"() => {{ window.location.hash = 'z=10&c=27.8,120.6&l=counties,platforms&s=counties:{RUIAN}'; }}")
     other.wait_popup_text("瑞安市")
@@ -371,10 +393,16 @@ def test_english_toggle_changes_all_ui_text(open_map, layers):
     assert title.inner_text() == strings["en"]["app.title"]
     assert mp.js("() => document.documentElement.lang") == "en"
     # Every static UI string is the English one.
-    mismatched = mp.js("""(en) => [...document.querySelectorAll('[data-i18n]')]
-        .filter((e) => e.textContent !== en[e.dataset.i18n]).map((e) => e.dataset.i18n)""", strings["en"])
+    mismatched = mp.js(
+        """(en) => [...document.querySelectorAll('[data-i18n]')]
+        .filter((e) => e.textContent !== en[e.dataset.i18n]).map((e) => e.dataset.i18n)""",
+        strings["en"],
+    )
     assert mismatched == []
-    assert mp.page.locator('[data-testid="search-input"]').get_attribute("placeholder") == strings["en"]["search.placeholder"]
+    assert (
+        mp.page.locator('[data-testid="search-input"]').get_attribute("placeholder")
+        == strings["en"]["search.placeholder"]
+    )
     control = mp.page.locator('[data-testid="layer-control"]').inner_text()
     for layer in layers:
         assert layer["title_en"] in control
@@ -477,24 +505,39 @@ def test_untrusted_text_never_becomes_html(open_map, live_server):
 def test_export_menu_and_ogc_url(open_map, live_server):
     mp = open_map()
     hrefs = mp.js("() => [...document.querySelectorAll('#export-links a')].map((a) => a.getAttribute('href'))")
-    assert hrefs == [f"/export/pilot-counties.{ext}" for ext in ("geojson", "gpkg", "shp.zip", "kml", "csv", "html", "png", "pdf")]
+    assert hrefs == [
+        f"/export/pilot-counties.{ext}" for ext in ("geojson", "gpkg", "shp.zip", "kml", "csv", "html", "png", "pdf")
+    ]
     assert mp.page.locator('[data-testid="ogc-url"]').input_value() == live_server + "/ogc"
     mp.page.locator('[data-testid="layer-table-high-tech-zones"]').click()
     mp.wait_idle()
-    assert mp.js("() => document.querySelector('#export-links a').getAttribute('href')") == "/export/high-tech-zones.geojson"
+    assert (
+        mp.js("() => document.querySelector('#export-links a').getAttribute('href')")
+        == "/export/high-tech-zones.geojson"
+    )
 
 
 def test_gcj02_basemap_refetches_overlays_in_gcj02(open_map, live_server):
     tile_png = bytes.fromhex(
         "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a2d8a2bd0000000049454e44ae426082")
-    basemap = {"id": "amap-test", "title": "高德（测试）", "title_en": "AMap (test)", "datum": "gcj02",
-               "url": live_server + "/__test_tiles/{z}/{x}/{y}.png", "attribution": "test tiles", "max_zoom": 18}
+        "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a2d8a2bd0000000049454e44ae426082"
+    )
+    basemap = {
+        "id": "amap-test",
+        "title": "高德（测试）",
+        "title_en": "AMap (test)",
+        "datum": "gcj02",
+        "url": live_server + "/__test_tiles/{z}/{x}/{y}.png",
+        "attribution": "test tiles",
+        "max_zoom": 18,
+    }
 
     def inject(mp: MapPage):
         def index(route):
             html = route.fetch().text()
-            html = re.sub(r'"basemaps": ?\[\]', '"basemaps": ' + json.dumps([basemap], ensure_ascii=False), html, count=1)
+            html = re.sub(
+                r'"basemaps": ?\[\]', '"basemaps": ' + json.dumps([basemap], ensure_ascii=False), html, count=1
+            )
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
 
         mp.page.route(re.compile(r"^" + re.escape(live_server) + r"/(#.*)?$"), index)
@@ -503,8 +546,10 @@ def test_gcj02_basemap_refetches_overlays_in_gcj02(open_map, live_server):
     mp = open_map(before_goto=inject)
     indicator = mp.page.locator('[data-testid="datum-indicator"]')
     assert "WGS-84" in indicator.inner_text()
-    site = mp.js("() => { const l = window.kechuang.store.get('science-cities').group.getLayers()[0];"
-                 " return {id: l.feature.id, lat: l.getLatLng().lat, lng: l.getLatLng().lng}; }")
+    site = mp.js(
+        "() => { const l = window.kechuang.store.get('science-cities').group.getLayers()[0];"
+        " return {id: l.feature.id, lat: l.getLatLng().lat, lng: l.getLatLng().lng}; }"
+    )
     n_before = len(mp.requests)
     mp.page.locator('[data-testid="basemap-amap-test"]').check()
     mp.wait_idle()
@@ -513,8 +558,11 @@ def test_gcj02_basemap_refetches_overlays_in_gcj02(open_map, live_server):
     visible = mp.js("() => [...window.kechuang.state.visible]")
     for lid in visible:
         assert any(f"/api/layers/{lid}?" in u and "datum=gcj02" in u for u in after), lid
-    moved = mp.js("(id) => { const l = window.kechuang.store.get('science-cities').index.get(id);"
-                  " return {lat: l.getLatLng().lat, lng: l.getLatLng().lng}; }", site["id"])
+    moved = mp.js(
+        "(id) => { const l = window.kechuang.store.get('science-cities').index.get(id);"
+        " return {lat: l.getLatLng().lat, lng: l.getLatLng().lng}; }",
+        site["id"],
+    )
     shift = ((moved["lat"] - site["lat"]) ** 2 + (moved["lng"] - site["lng"]) ** 2) ** 0.5
     assert 0.001 < shift < 0.02, "overlays line up with the GCJ-02 base map"
     assert "b=amap-test" in mp.page.url

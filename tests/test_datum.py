@@ -1,10 +1,12 @@
 """The datum transforms against published reference values, round trips and whole geometries."""
+
 import time
 
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo import datum
 
@@ -41,7 +43,12 @@ def test_gcj02_round_trip_is_sub_millimetre(lon, lat):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(73.6, 134.7), st.floats(18.2, 53.5))
 def test_bd09_round_trip(lon, lat):
-    assert _metres(*datum.gcj02_to_wgs84(*datum.bd09_to_gcj02(*datum.gcj02_to_bd09(*datum.wgs84_to_gcj02(lon, lat)))), lon, lat) < 1e-3
+    assert (
+        _metres(
+            *datum.gcj02_to_wgs84(*datum.bd09_to_gcj02(*datum.gcj02_to_bd09(*datum.wgs84_to_gcj02(lon, lat)))), lon, lat
+        )
+        < 1e-3
+    )
 
 
 def test_one_step_inverse_would_be_metres_off():

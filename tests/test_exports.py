@@ -1,4 +1,5 @@
 """Downloads (`GET /export/<id>.<ext>`) over real HTTP, read back by GDAL's ogrinfo, Chromium and image checks."""
+
 from __future__ import annotations
 
 import csv
@@ -17,16 +18,23 @@ from shapely.geometry import shape
 
 from tests.gdal import ogr_feature_geometries, ogr_layers, ogrinfo
 
-
 # One layer of each geometry family the catalog serves.
 SAMPLES = {"pilot-counties": "Polygon", "innovation-bases": "Point", "corridors": "LineString"}
 GDAL_FORMATS = ("geojson", "gpkg", "shp.zip", "kml", "csv")
-MEDIA = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip",
-         "kml": "application/vnd.google-earth.kml+xml", "csv": "text/csv", "html": "text/html",
-         "png": "image/png", "pdf": "application/pdf"}
+MEDIA = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "shp.zip": "application/zip",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "csv": "text/csv",
+    "html": "text/html",
+    "png": "image/png",
+    "pdf": "application/pdf",
+}
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def download(http, path: str, tmp_path: Path, name: str) -> tuple[Path, dict]:
     status, headers, body = http.get(path)
@@ -60,6 +68,7 @@ def disposition_names(header: str) -> tuple[str, str | None]:
 
 # ---------------------------------------------------------------- every GDAL format opens right
 
+
 @pytest.mark.gdal
 @pytest.mark.parametrize("ext", GDAL_FORMATS)
 @pytest.mark.parametrize("layer_id", list(SAMPLES))
@@ -91,7 +100,7 @@ def test_export_opens_in_gdal_with_count_type_and_crs(http, catalog, tmp_path, l
 
 @pytest.mark.gdal
 def test_gpkg_holds_several_layers_with_metadata(http, catalog, tmp_path):
-    path, headers = download(http, "/export/cities.gpkg?layers=innovation-bases,corridors", tmp_path, "multi.gpkg")
+    path, _headers = download(http, "/export/cities.gpkg?layers=innovation-bases,corridors", tmp_path, "multi.gpkg")
     layers = {lay["name"]: lay for lay in ogr_layers(path)}
     assert set(layers) == {"cities", "innovation-bases", "corridors"}
     # repeating a layer (or the one in the path) in ?layers= does not duplicate it
@@ -113,8 +122,15 @@ def test_shapefile_zip_has_prj_utf8_cpg_and_field_table(http, catalog, tmp_path)
     path, _ = download(http, "/export/innovation-bases.shp.zip", tmp_path, "bases.shp.zip")
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
-        assert {"innovation-bases.shp", "innovation-bases.shx", "innovation-bases.dbf", "innovation-bases.prj",
-                "innovation-bases.cpg", "innovation-bases_fields.csv", "README.txt"} <= names
+        assert {
+            "innovation-bases.shp",
+            "innovation-bases.shx",
+            "innovation-bases.dbf",
+            "innovation-bases.prj",
+            "innovation-bases.cpg",
+            "innovation-bases_fields.csv",
+            "README.txt",
+        } <= names
         assert zf.read("innovation-bases.cpg").decode().strip() == "UTF-8"
         assert "WGS" in zf.read("innovation-bases.prj").decode()
         table = dict(csv.reader(io.StringIO(zf.read("innovation-bases_fields.csv").decode("utf-8-sig"))))
@@ -132,13 +148,13 @@ def test_shapefile_zip_has_prj_utf8_cpg_and_field_table(http, catalog, tmp_path)
 
 
 def test_csv_is_excel_friendly_with_wkt_and_lonlat(http, catalog, tmp_path):
-    path, headers = download(http, "/export/innovation-bases.csv", tmp_path, "bases.csv")
+    path, _headers = download(http, "/export/innovation-bases.csv", tmp_path, "bases.csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so Excel opens Chinese right"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     frame = catalog.frame("innovation-bases")
     assert [r["id"] for r in rows] == list(frame.index.astype(str))
-    for row, geom in zip(rows, frame.geometry):
+    for row, geom in zip(rows, frame.geometry, strict=False):
         assert shapely.from_wkt(row["WKT"]).equals_exact(geom, 1e-6)
         assert float(row["longitude"]) == pytest.approx(geom.x, abs=1e-6)
         assert float(row["latitude"]) == pytest.approx(geom.y, abs=1e-6)
@@ -147,6 +163,7 @@ def test_csv_is_excel_friendly_with_wkt_and_lonlat(http, catalog, tmp_path):
 
 
 # ---------------------------------------------------------------- GeoJSON is RFC 7946
+
 
 def _rings(geom):
     polys = getattr(geom, "geoms", [geom])
@@ -197,6 +214,7 @@ def test_geojson_nested_values_are_json_strings(http, catalog):
 
 # ---------------------------------------------------------------- bbox, ids, errors, file names
 
+
 def test_bbox_and_ids_limit_the_download(http, catalog):
     frame = catalog.frame("counties")
     bbox = (120.0, 30.0, 120.5, 30.5)
@@ -209,20 +227,23 @@ def test_bbox_and_ids_limit_the_download(http, catalog):
     assert sorted(f["id"] for f in fc["features"]) == sorted(ids)
 
 
-@pytest.mark.parametrize("path,status", [
-    ("/export/counties.xyz", 400),
-    ("/export/no-such-layer.geojson", 404),
-    ("/export/counties.geojson?bbox=1,2,3", 400),
-    ("/export/counties.geojson?bbox=a,b,c,d", 400),
-    ("/export/counties.geojson?bbox=10,10,0,0", 400),
-    ("/export/counties.geojson?ids=000000", 404),
-    ("/export/counties.csv?layers=cities", 400),
-    ("/export/counties.gpkg?layers=nope", 404),
-    ("/export/counties.png?size=a9", 400),
-    ("/export/counties.png?orientation=sideways", 400),
-    ("/export/counties.png?dpi=5000", 400),
-    ("/export/counties.png?over=nope", 404),
-])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/export/counties.xyz", 400),
+        ("/export/no-such-layer.geojson", 404),
+        ("/export/counties.geojson?bbox=1,2,3", 400),
+        ("/export/counties.geojson?bbox=a,b,c,d", 400),
+        ("/export/counties.geojson?bbox=10,10,0,0", 400),
+        ("/export/counties.geojson?ids=000000", 404),
+        ("/export/counties.csv?layers=cities", 400),
+        ("/export/counties.gpkg?layers=nope", 404),
+        ("/export/counties.png?size=a9", 400),
+        ("/export/counties.png?orientation=sideways", 400),
+        ("/export/counties.png?dpi=5000", 400),
+        ("/export/counties.png?over=nope", 404),
+    ],
+)
 def test_bad_export_requests_are_client_errors(http, path, status):
     assert http.error(path)[0] == status
 
@@ -243,7 +264,7 @@ def test_map_title_from_the_query_is_plain_text(http):
 
 
 def test_content_disposition_has_ascii_fallback_and_utf8_name(http, catalog):
-    status, headers, _ = http.get("/export/pilot-counties.kml")
+    _status, headers, _ = http.get("/export/pilot-counties.kml")
     ascii_name, utf8_name = disposition_names(headers["Content-Disposition"])
     assert headers["Content-Disposition"].startswith("attachment;")
     assert ascii_name == "pilot-counties.kml"
@@ -252,6 +273,7 @@ def test_content_disposition_has_ascii_fallback_and_utf8_name(http, catalog):
 
 
 # ---------------------------------------------------------------- standalone HTML map, offline
+
 
 @pytest.mark.browser
 def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path, browser):
@@ -264,6 +286,7 @@ def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path, 
     blocked, requested, errors = [], [], []
     page = browser.new_page()
     try:
+
         def guard(route):
             url = route.request.url
             if url.startswith("http://127.0.0.1") or url == page_url or url.startswith("data:"):
@@ -296,6 +319,7 @@ def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path, 
 
 # ---------------------------------------------------------------- printable maps
 
+
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -305,8 +329,9 @@ def test_png_map_is_a4_landscape_and_not_blank(http):
     status, headers, body = http.get("/export/pilot-counties.png?dpi=100")
     assert status == 200 and headers["Content-Type"] == "image/png"
     w, h = _png_size(body)
-    assert (w, h) == (round(297 / 25.4 * 100), round(210 / 25.4 * 100)) or abs(w - 1169) <= 1 and abs(h - 827) <= 1
+    assert (w, h) == (round(297 / 25.4 * 100), round(210 / 25.4 * 100)) or (abs(w - 1169) <= 1 and abs(h - 827) <= 1)
     from PIL import Image
+
     img = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(int)
     assert img.std() > 20, "blank image"
     # the theme colour (#e74c3c-ish fill over white, or the #c0392b outline) is present
@@ -330,6 +355,7 @@ def test_pdf_map_is_a4_with_embedded_cjk_font(http):
 def _simplified_chinese_face(fp) -> bool:
     """The text is set in Noto Sans CJK's Simplified Chinese face (not the collection's first, Japanese one)."""
     from matplotlib import font_manager
+
     found = font_manager.findfont(fp, fallback_to_default=False)
     return fp.get_family() == ["Noto Sans CJK SC"] and "NotoSansCJK" in str(found)
 
@@ -338,14 +364,21 @@ def test_map_figure_has_legend_title_and_chinese_in_a_cjk_font(catalog):
     """Inspect the figure the PNG is made from: what text is drawn, in which font, and where."""
     from geo import mapprint
 
-    layers = [mapprint.MapLayer(catalog.frame("counties"), "县界", {"color": "#8a8a8a"}, background=True),
-              mapprint.MapLayer(catalog.frame("pilot-counties"), catalog.spec("pilot-counties").title,
-                                {"color": "#c0392b", "fill": "#e74c3c"}, label_field="name")]
+    layers = [
+        mapprint.MapLayer(catalog.frame("counties"), "县界", {"color": "#8a8a8a"}, background=True),
+        mapprint.MapLayer(
+            catalog.frame("pilot-counties"),
+            catalog.spec("pilot-counties").title,
+            {"color": "#c0392b", "fill": "#e74c3c"},
+            label_field="name",
+        ),
+    ]
     title = "“科创中国”试点县分布图"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig = mapprint.build_figure(layers, title=title, sources="测试来源", data_date="2021-12-31",
-                                    page=mapprint.Page(dpi=100))
+        fig = mapprint.build_figure(
+            layers, title=title, sources="测试来源", data_date="2021-12-31", page=mapprint.Page(dpi=100)
+        )
         png = mapprint.save(fig, "png")
     missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
     assert missing == [], missing  # every Chinese glyph was found in the font
@@ -363,15 +396,16 @@ def test_map_figure_has_legend_title_and_chinese_in_a_cjk_font(catalog):
     assert any(t.get_gid() == "scalebar-2" and "km" in t.get_text() for t in ax.texts)
     # The legend's box in the saved PNG really has ink: the red patch and dark label text.
     from PIL import Image
+
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     bb = legend.get_window_extent()
     height = img.shape[0]
-    region = img[int(height - bb.y1):int(height - bb.y0), int(bb.x0):int(bb.x1)]
+    region = img[int(height - bb.y1) : int(height - bb.y0), int(bb.x0) : int(bb.x1)]
     assert region.size > 0
     assert ((region[:, :, 0] > 180) & (region[:, :, 1] < 140) & (region[:, :, 2] < 140)).any(), "legend patch"
     assert (region.sum(axis=2) < 200).sum() > 50, "legend text"
     title_bb = texts["title"].get_window_extent()
-    title_region = img[int(height - title_bb.y1):int(height - title_bb.y0), int(title_bb.x0):int(title_bb.x1)]
+    title_region = img[int(height - title_bb.y1) : int(height - title_bb.y0), int(title_bb.x0) : int(title_bb.x1)]
     assert (title_region.sum(axis=2) < 200).sum() > 200, "title text drawn"
 
 
@@ -390,6 +424,7 @@ def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
     from shapely.geometry import Point
 
     from geo import export
+
     evil = '<img src=x onerror="window.pwned=1">'
     frame = gpd.GeoDataFrame({"id": ["a"], "name": [evil]}, geometry=[Point(120.2, 30.2)], crs="EPSG:4326")
     frame.index = frame["id"]
@@ -398,8 +433,14 @@ def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
     path.write_bytes(export.export([layer], "html"))
     page = browser.new_page()
     try:
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                   or route.request.url.startswith("data:") else route.abort())
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("file:") or route.request.url.startswith("data:")
+                else route.abort()
+            ),
+        )
         page.goto(path.resolve().as_uri())
         page.wait_for_selector("path.leaflet-interactive", timeout=15000)
         page.locator("path.leaflet-interactive").first.click(force=True)

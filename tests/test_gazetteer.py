@@ -1,4 +1,5 @@
 """Region names as people write them resolve to adcodes; ambiguity and unknown names are clear errors."""
+
 import subprocess
 import sys
 
@@ -18,19 +19,43 @@ def china(china_gpkg):
     return Gazetteer.load(china_gpkg)
 
 
-@pytest.mark.parametrize("name, adcode", [
-    ("萧山区", "330109"), ("杭州萧山区", "330109"), ("杭州市萧山区", "330109"), ("浙江省杭州市萧山区", "330109"),
-    ("萧山", "330109"), ("景宁", "331127"), ("景宁畲族自治县", "331127"), ("龙港", "330383"), ("330109", "330109"),
-    ("瑞安", "330381"), ("温州瑞安市", "330381"), ("宁波海曙区", "330203"), ("丽水缙云县", "331122"),
-    ("台州仙居县", "331024"), ("钱塘区", "330114"), ("临平", "330113"), ("杭州", "330100"), ("浙江", "330000"),
-    (" 萧山 ", "330109"),
-])
+@pytest.mark.parametrize(
+    "name, adcode",
+    [
+        ("萧山区", "330109"),
+        ("杭州萧山区", "330109"),
+        ("杭州市萧山区", "330109"),
+        ("浙江省杭州市萧山区", "330109"),
+        ("萧山", "330109"),
+        ("景宁", "331127"),
+        ("景宁畲族自治县", "331127"),
+        ("龙港", "330383"),
+        ("330109", "330109"),
+        ("瑞安", "330381"),
+        ("温州瑞安市", "330381"),
+        ("宁波海曙区", "330203"),
+        ("丽水缙云县", "331122"),
+        ("台州仙居县", "331024"),
+        ("钱塘区", "330114"),
+        ("临平", "330113"),
+        ("杭州", "330100"),
+        ("浙江", "330000"),
+        (" 萧山 ", "330109"),
+    ],
+)
 def test_resolves_names_as_people_write_them(zj, name, adcode):
     assert zj.resolve(name).adcode == adcode
 
 
-@pytest.mark.parametrize("former, now, says", [("江干区", "330102", "2021"), ("下城区", "330105", "拱墅"),
-                                                ("绍兴县", "330603", "柯桥"), ("奉化市", "330213", "奉化区")])
+@pytest.mark.parametrize(
+    "former, now, says",
+    [
+        ("江干区", "330102", "2021"),
+        ("下城区", "330105", "拱墅"),
+        ("绍兴县", "330603", "柯桥"),
+        ("奉化市", "330213", "奉化区"),
+    ],
+)
 def test_former_names_say_what_became_of_them(zj, former, now, says):
     place = zj.resolve(former)
     assert place.adcode == now
@@ -70,22 +95,33 @@ def test_gulou_lists_several_cities(china):
     assert len(err.value.details["candidates"]) >= 4
 
 
-@pytest.mark.parametrize("name, kw, adcode", [
-    ("普陀区", {"province": "上海市"}, "310107"), ("普陀区", {"city": "舟山"}, "330903"),
-    ("江北区", {"city": "宁波市"}, "330205"), ("江北区", {"province": "重庆"}, "500105"),
-    ("鼓楼区", {"city": "南京市"}, "320106"), ("舟山普陀区", {}, "330903"), ("上海市普陀区", {}, "310107"),
-])
+@pytest.mark.parametrize(
+    "name, kw, adcode",
+    [
+        ("普陀区", {"province": "上海市"}, "310107"),
+        ("普陀区", {"city": "舟山"}, "330903"),
+        ("江北区", {"city": "宁波市"}, "330205"),
+        ("江北区", {"province": "重庆"}, "500105"),
+        ("鼓楼区", {"city": "南京市"}, "320106"),
+        ("舟山普陀区", {}, "330903"),
+        ("上海市普陀区", {}, "310107"),
+    ],
+)
 def test_a_province_or_city_settles_ambiguity(china, name, kw, adcode):
     assert china.resolve(name, **kw).adcode == adcode
 
 
 def test_cli_resolves_and_exits_non_zero_naming_failures():
-    ok = subprocess.run([sys.executable, "-m", "boundaries", "resolve", "萧山", "瑞安", "景宁"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "boundaries", "resolve", "萧山", "瑞安", "景宁"], capture_output=True, text=True
+    )
     assert ok.returncode == 0
     lines = ok.stdout.strip().splitlines()
     assert lines[0].split("\t")[:4] == ["萧山", "330109", "萧山区", "杭州市"]
     assert lines[2].split("\t")[1:3] == ["331127", "景宁畲族自治县"]
-    bad = subprocess.run([sys.executable, "-m", "boundaries", "resolve", "萧山", "火星区"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "boundaries", "resolve", "萧山", "火星区"], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "火星区" in bad.stderr.splitlines()[-1]
     assert "Traceback" not in bad.stderr

@@ -1,4 +1,5 @@
 """The innovation layers hold what the seeds give, every fact is cited, and bad data fails at start-up."""
+
 import re
 import shutil
 
@@ -29,12 +30,30 @@ def test_six_innovation_bases(catalog):
         assert expected in names
 
 
-@pytest.mark.parametrize("name", ["钱塘科学城", "未来科技城", "青山湖科技城", "紫金港科技城", "宁波新材料科技城", "嘉兴科技城",
-                                  "海洋科学城", "浙南科技城", "金华国际科技城", "镜湖科技城", "滨海科技城", "鉴湖科技城",
-                                  "瑞安科技城", "湖州科技城", "台州科技城", "国际海洋生态科技城"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "钱塘科学城",
+        "未来科技城",
+        "青山湖科技城",
+        "紫金港科技城",
+        "宁波新材料科技城",
+        "嘉兴科技城",
+        "海洋科学城",
+        "浙南科技城",
+        "金华国际科技城",
+        "镜湖科技城",
+        "滨海科技城",
+        "鉴湖科技城",
+        "瑞安科技城",
+        "湖州科技城",
+        "台州科技城",
+        "国际海洋生态科技城",
+    ],
+)
 def test_every_science_city_the_seeds_name(catalog, name):
     frame = catalog.frame("science-cities")
-    assert any(name in n or name in " ".join(a) for n, a in zip(frame["name"], frame["aliases"])), name
+    assert any(name in n or name in " ".join(a) for n, a in zip(frame["name"], frame["aliases"], strict=False)), name
 
 
 def test_layouts_have_parent_role_and_order(catalog):
@@ -60,7 +79,14 @@ def test_high_tech_zones(catalog):
 
 
 def test_every_site_has_the_interface_properties(catalog):
-    for layer in ("innovation-bases", "science-cities", "science-city-zones", "high-tech-zones", "corridors", "platforms"):
+    for layer in (
+        "innovation-bases",
+        "science-cities",
+        "science-city-zones",
+        "high-tech-zones",
+        "corridors",
+        "platforms",
+    ):
         frame = catalog.frame(layer)
         assert len(frame), layer
         for fid, row in frame.iterrows():
@@ -72,8 +98,11 @@ def test_every_site_has_the_interface_properties(catalog):
 
 def test_every_figure_names_its_seed_file_and_line(catalog):
     profiles = [catalog.profiles.get(a) for a in catalog.boundaries.regions.index]
-    sites = [r for layer in ("innovation-bases", "science-cities", "high-tech-zones", "platforms")
-             for r in catalog.frame(layer).to_dict("records")]
+    sites = [
+        r
+        for layer in ("innovation-bases", "science-cities", "high-tech-zones", "platforms")
+        for r in catalog.frame(layer).to_dict("records")
+    ]
     facts = [f for p in profiles for f in p["figures"] + p["facts"]] + [f for s in sites for f in s["facts"] or []]
     assert len(facts) > 100
     for fact in facts:
@@ -113,7 +142,7 @@ def test_summaries_are_our_own_words():
     if not SETTINGS.seeds_dir.is_dir():
         pytest.skip("seed documents not beside the project")
     seeds = re.sub(r"\s+", "", _seed_text())
-    shingles = {seeds[i:i + 20] for i in range(len(seeds) - 19)}
+    shingles = {seeds[i : i + 20] for i in range(len(seeds) - 19)}
     copied = []
     files = sorted(SETTINGS.layers_dir.rglob("*.yaml"))
     assert files
@@ -121,7 +150,7 @@ def test_summaries_are_our_own_words():
         for text in _texts(yaml.safe_load(path.read_text(encoding="utf-8"))):
             # a list of names (A、B) or a quoted title or slogan (“…”, 《…》) may be quoted; prose may not
             flat = re.sub(r"“[^”]*”|《[^》]*》", "“”", re.sub(r"\s+", "", text))
-            if flat.count("、") < 1 and any(flat[i:i + 20] in shingles for i in range(len(flat) - 19)):
+            if flat.count("、") < 1 and any(flat[i : i + 20] in shingles for i in range(len(flat) - 19)):
                 copied.append(f"{path.name}: {text[:60]}")
     assert not copied, copied
 
@@ -129,11 +158,27 @@ def test_summaries_are_our_own_words():
 def test_bad_data_fails_listing_every_problem(tmp_path):
     layers_dir = tmp_path / "data"
     shutil.copytree(SETTINGS.layers_dir, layers_dir)
-    bad = {"sites": [
-        {"id": "bad-one", "name": "X", "kind": "park", "county": "火星区", "location": [120.2, 30.2], "precision": "site"},
-        {"id": "bad-two", "name": "Y", "kind": "park", "county": "萧山区", "location": [121.5, 29.8], "precision": "site",
-         "facts": [{"label": "n", "value": 3}]},
-    ]}
+    bad = {
+        "sites": [
+            {
+                "id": "bad-one",
+                "name": "X",
+                "kind": "park",
+                "county": "火星区",
+                "location": [120.2, 30.2],
+                "precision": "site",
+            },
+            {
+                "id": "bad-two",
+                "name": "Y",
+                "kind": "park",
+                "county": "萧山区",
+                "location": [121.5, 29.8],
+                "precision": "site",
+                "facts": [{"label": "n", "value": 3}],
+            },
+        ]
+    }
     (layers_dir / "platforms" / "zz-bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DataError) as err:
         Catalog(SETTINGS.boundaries, layers_dir, SETTINGS.seeds_dir)
@@ -149,9 +194,21 @@ def test_a_wrong_citation_is_caught(tmp_path):
         pytest.skip("seed documents not beside the project")
     layers_dir = tmp_path / "data"
     shutil.copytree(SETTINGS.layers_dir, layers_dir)
-    bad = {"sites": [{"id": "bad-cite", "name": "Z", "kind": "park", "county": "萧山区", "location": [120.27, 30.17],
-                      "precision": "county", "facts": [{"label": "n", "value": 98765,
-                                                        "source": {"file": "000_c6c9f80bd43acc42.txt", "lines": [3, 4]}}]}]}
+    bad = {
+        "sites": [
+            {
+                "id": "bad-cite",
+                "name": "Z",
+                "kind": "park",
+                "county": "萧山区",
+                "location": [120.27, 30.17],
+                "precision": "county",
+                "facts": [
+                    {"label": "n", "value": 98765, "source": {"file": "000_c6c9f80bd43acc42.txt", "lines": [3, 4]}}
+                ],
+            }
+        ]
+    }
     (layers_dir / "platforms" / "zz-bad.yaml").write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
     with pytest.raises(DataError, match="98765 does not appear"):
         Catalog(SETTINGS.boundaries, layers_dir, SETTINGS.seeds_dir)
@@ -170,10 +227,13 @@ def test_catalog_builds_on_all_of_china(china_gpkg):
 def test_data_date_is_declared_and_current():
     """Exports state a data date: the declared one must not be older than the last commit to the data."""
     import subprocess
+
     from layers.catalog import DATA_DATE
+
     root = SETTINGS.layers_dir.parent.parent
-    last = subprocess.run(["git", "log", "-1", "--format=%cs", "--", "layers/data"], cwd=root,
-                          capture_output=True, text=True)
+    last = subprocess.run(
+        ["git", "log", "-1", "--format=%cs", "--", "layers/data"], cwd=root, capture_output=True, text=True
+    )
     if last.returncode != 0 or not last.stdout.strip():
         pytest.skip("no git history here")
     assert DATA_DATE >= last.stdout.strip(), "layers/data changed: bump DATA_DATE in layers/catalog.py"

@@ -1,4 +1,5 @@
 """OGC API – Features Part 1 Core under /ogc: real HTTP requests, and GDAL's OAPIF driver as the client."""
+
 from __future__ import annotations
 
 import email.utils
@@ -46,8 +47,15 @@ def test_openapi_document_describes_every_path(http):
     assert headers["Content-Type"].startswith("application/vnd.oai.openapi+json")
     doc = json.loads(body)
     assert doc["openapi"].startswith("3.0")
-    assert {"/", "/conformance", "/api", "/collections", "/collections/{collectionId}",
-            "/collections/{collectionId}/items", "/collections/{collectionId}/items/{featureId}"} <= set(doc["paths"])
+    assert {
+        "/",
+        "/conformance",
+        "/api",
+        "/collections",
+        "/collections/{collectionId}",
+        "/collections/{collectionId}/items",
+        "/collections/{collectionId}/items/{featureId}",
+    } <= set(doc["paths"])
     params = doc["components"]["parameters"]
     assert {"limit", "offset", "bbox"} <= set(params)
     # every $ref resolves inside the document
@@ -123,20 +131,23 @@ def test_single_item_and_nested_properties_as_json(http, catalog):
         assert isinstance(feature["properties"][col], (list, dict))
 
 
-@pytest.mark.parametrize("path,status", [
-    ("/ogc/collections/no-such-layer", 404),
-    ("/ogc/collections/no-such-layer/items", 404),
-    ("/ogc/collections/counties/items/000000", 404),
-    ("/ogc/collections/counties/items?limit=0", 400),
-    ("/ogc/collections/counties/items?limit=ten", 400),
-    ("/ogc/collections/counties/items?offset=-1", 400),
-    ("/ogc/collections/counties/items?bbox=1,2,3", 400),
-    ("/ogc/collections/counties/items?bbox=0,0,200,10", 400),
-    ("/ogc/collections/counties/items?bbox-crs=EPSG:3857&bbox=0,0,1,1", 400),
-    ("/ogc/collections/counties/items?colour=red", 400),
-    ("/ogc/collections/counties/items?crs=http://www.opengis.net/def/crs/EPSG/0/3857", 400),
-    ("/ogc/collections?f=xml", 400),
-])
+@pytest.mark.parametrize(
+    "path,status",
+    [
+        ("/ogc/collections/no-such-layer", 404),
+        ("/ogc/collections/no-such-layer/items", 404),
+        ("/ogc/collections/counties/items/000000", 404),
+        ("/ogc/collections/counties/items?limit=0", 400),
+        ("/ogc/collections/counties/items?limit=ten", 400),
+        ("/ogc/collections/counties/items?offset=-1", 400),
+        ("/ogc/collections/counties/items?bbox=1,2,3", 400),
+        ("/ogc/collections/counties/items?bbox=0,0,200,10", 400),
+        ("/ogc/collections/counties/items?bbox-crs=EPSG:3857&bbox=0,0,1,1", 400),
+        ("/ogc/collections/counties/items?colour=red", 400),
+        ("/ogc/collections/counties/items?crs=http://www.opengis.net/def/crs/EPSG/0/3857", 400),
+        ("/ogc/collections?f=xml", 400),
+    ],
+)
 def test_client_mistakes_are_4xx_json(http, path, status):
     assert http.error(path)[0] == status
 
@@ -146,10 +157,12 @@ def test_limit_above_maximum_is_clamped_not_refused(http, catalog):
     assert status == 200 and page["numberReturned"] == len(catalog.frame("counties"))
 
 
-@pytest.mark.parametrize("path", ["/ogc", "/ogc/collections", "/ogc/collections/counties/items?limit=5",
-                                  "/ogc/collections/counties/items/330102"])
+@pytest.mark.parametrize(
+    "path",
+    ["/ogc", "/ogc/collections", "/ogc/collections/counties/items?limit=5", "/ogc/collections/counties/items/330102"],
+)
 def test_etag_and_last_modified_give_304(http, path):
-    status, headers, body = http.get(path)
+    status, headers, _body = http.get(path)
     assert status == 200
     etag, last_modified = headers["ETag"], headers["Last-Modified"]
     assert re.fullmatch(r'"[0-9a-f]+"', etag)
@@ -164,6 +177,7 @@ def test_etag_and_last_modified_give_304(http, path):
 
 
 # ---------------------------------------------------------------- GDAL's OGC API – Features client
+
 
 @pytest.mark.gdal
 def test_gdal_oapif_lists_every_collection(live_server, catalog):

@@ -8,19 +8,31 @@ Compressible answers (pages, assets, JSON) are gzipped in one after-request hook
 from __future__ import annotations
 
 import gzip
+import io
 import logging
+import re
 import sys
+import unicodedata
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import quote_header_value
 
-from geo import export, ogc
+from geo import formats, ogc
 from geo.errors import ApiError, BadRequest
 from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
+from geo.select import select_layers
 from layers import get_catalog
+from layers.ogc_provider import CatalogProvider
 from layers.search import search
 from settings import SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from geopandas import GeoDataFrame
 
 log = logging.getLogger("kechuang")
 VERSION = "0.1.0"
@@ -68,6 +80,31 @@ def _gzip(resp: Response) -> Response:
         etag = resp.headers.get("ETag")
         if etag and not etag.startswith("W/"):
             resp.headers["ETag"] = "W/" + etag
+    return resp
+
+
+def _leaflet_dir(static_folder: str | None) -> Path:
+    """The vendored Leaflet (leaflet.js, leaflet.css, images) that standalone HTML maps inline."""
+    found = sorted(Path(static_folder or "static").glob("vendor/leaflet*/leaflet.js"))
+    if not found:
+        raise RuntimeError(f"no vendored Leaflet under {static_folder}/vendor")
+    return found[-1].parent
+
+
+def _attachment(body: bytes, fmt: formats.Format, name: str, fallback: str) -> Response:
+    """A download answered by Flask's `send_file` (length, Range, conditional requests).
+
+    Its Content-Disposition (RFC 6266) is rewritten: Flask's ASCII `filename` drops every Chinese character
+    (“科创中国”试点县（2021）.kml → (2021).kml) and is unquoted; ours is the quoted file name made of layer ids,
+    with the real name in `filename*=UTF-8''…`.
+    """
+    resp = send_file(io.BytesIO(body), mimetype=fmt.media_type, as_attachment=True, download_name=name)
+    ascii_name = unicodedata.normalize("NFKD", fallback).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("_.") or "download"
+    value = f"attachment; filename={quote_header_value(ascii_name, allow_token=False)}"
+    if name != ascii_name:
+        value += f"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
+    resp.headers["Content-Disposition"] = value
     return resp
 
 
@@ -148,28 +185,45 @@ def create_app(settings: Settings | None = None) -> Flask:
             }
         )
 
-    export_over = {"pilot-counties": "counties", "counties": "cities", "cities": "province"}  # printed-map context
+    leaflet_dir = _leaflet_dir(app.static_folder)
 
-    def _export_layer(layer_id: str, background: bool = False) -> export.ExportLayer:
+    def _export_layer(
+        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False
+    ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
-        return export.ExportLayer(
-            layer_id, spec.title, catalog.frame(layer_id), catalog.metadata(layer_id), spec.style, background
+        return formats.ExportLayer(
+            layer_id,
+            spec.title,
+            catalog.frame(layer_id) if frame is None else frame,
+            catalog.metadata(layer_id),
+            spec.style,
+            background,
         )
 
     @app.get("/export/<filename>")
     def export_download(filename: str):
-        layer_id, ext = export.split_ext(filename)
+        layer_id, fmt = formats.split_ext(filename)
         extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
-        layers = [_export_layer(i) for i in dict.fromkeys([layer_id, *extra])]
+        layer_ids = list(dict.fromkeys([layer_id, *extra]))
         over = request.args.get("over")
-        if over is None and ext in ("png", "pdf"):
-            over = export_over.get(layer_id) if catalog.spec(layer_id).kind == "regions" else "cities"
-        if over and ext in ("png", "pdf", "html"):
+        if over is None and fmt.is_print:
+            over = catalog.spec(layer_id).print_over
+        frames = {i: catalog.frame(i) for i in layer_ids}
+        if over and fmt.is_map:
+            catalog.spec(over)  # an unknown context layer is a 404
+        bbox = parse_bbox(request.args.get("bbox"))
+        chosen = select_layers(frames, bbox=bbox, ids=parse_ids(request.args.get("ids")))
+        layers = [_export_layer(i, chosen[i]) for i in layer_ids]
+        if over and fmt.is_map:
             layers.insert(0, _export_layer(over, background=True))
-        body, headers = export.build_download(layers, ext, request.args)
-        return Response(body, headers=headers)
+        options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
+        if bbox is not None:
+            options["bbox"] = bbox
+        options["leaflet_dir"] = leaflet_dir
+        body = fmt.write(layers, options)
+        return _attachment(body, fmt, *fmt.download_name(layers))
 
-    ogc_provider = ogc.CatalogProvider(catalog)
+    ogc_provider = CatalogProvider(catalog)
     ogc_title = "科创地图 OGC API – Features"
 
     def _ogc(handler, *path_args, **kw) -> Response:

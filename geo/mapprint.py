@@ -495,7 +495,7 @@ def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Pa
 
 
 def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, fmt: str) -> bytes:
-    """Adapter for `geo.export.ExportLayer`s: thematic layers drawn over `background=True` ones.
+    """Adapter for `geo.formats.ExportLayer`s: thematic layers drawn over `background=True` ones.
 
     options: title, subtitle, size, orientation, dpi, bbox (tuple), label_field, credit.
     """

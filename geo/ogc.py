@@ -1,4 +1,8 @@
-"""OGC API – Features Part 1 Core, as plain handler functions over a generic collection provider.
+"""OGC API – Features Part 1 Core, as plain handler functions over any `CollectionProvider`.
+
+A provider (a protocol, like pygeoapi's feature providers) lists collections and answers `items` (bbox,
+property filters, limit, offset) and `item`; `frame_page`, `frame_item` and `frame_bbox` help providers that
+hold GeoDataFrames. Nothing here knows which data is served.
 
 Every handler takes the provider, the public base URL of the API (e.g. `http://host/ogc`), the request's
 query arguments and headers, and returns an `OgcResponse` (body bytes, status, headers) that a web layer
@@ -18,14 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-import numpy as np
 from geopandas import GeoDataFrame
 
 from .errors import BadRequest, NotFound
-from .export import select
 from .geojson import MEDIA_TYPE as GEOJSON
 from .geojson import feature_collection, to_bytes
 from .params import int_arg, parse_bbox
+from .select import select
 
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -41,55 +44,81 @@ ITEMS_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "f"}
 FORMAT_VALUES = {None, "", "json", "geojson"}
 
 
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What the API says about one collection: id, title, description, extent (CRS84) and plain metadata."""
+
+    id: str
+    title: str
+    description: str = ""
+    bbox: tuple[float, float, float, float] = WORLD
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """One page of a collection's features (WGS-84, index = feature id) and how many matched in all."""
+
+    features: GeoDataFrame
+    number_matched: int
+
+
 @runtime_checkable
 class CollectionProvider(Protocol):
-    """What the API needs to know about the collections it serves."""
+    """Where the features come from (after pygeoapi's feature providers: one interface, any backend).
 
-    def ids(self) -> Sequence[str]: ...
-    def title(self, collection_id: str) -> str: ...
-    def description(self, collection_id: str) -> str: ...
-    def bbox(self, collection_id: str) -> tuple[float, float, float, float]: ...
-    def frame(self, collection_id: str) -> GeoDataFrame: ...  # WGS-84, index = feature id
-    def metadata(self, collection_id: str) -> Mapping[str, Any]: ...
-    @property
-    def last_modified(self) -> _dt.datetime: ...
-
-
-@dataclass
-class CatalogProvider:
-    """Adapts a catalog object (`ids()`, `spec(id)` with `.title`/`.description`, `frame(id)`, `metadata(id)`).
-
-    `last_modified` defaults to the moment the provider was made (data is loaded at start-up).
+    `collection` answers None for an unknown id and `item` None for an unknown feature; the handlers turn
+    those into 404s. `queryables` are the properties a client may filter on by equality (`?name=…`).
     """
 
-    catalog: Any
-    last_modified: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).replace(microsecond=0))
-    api_title: str = "OGC API – Features"
-    api_description: str = ""
+    @property
+    def last_modified(self) -> _dt.datetime: ...
+    def collections(self) -> Sequence[CollectionInfo]: ...
+    def collection(self, collection_id: str) -> CollectionInfo | None: ...
+    def queryables(self, collection_id: str) -> Sequence[str]: ...
+    def items(
+        self,
+        collection_id: str,
+        *,
+        bbox: tuple[float, float, float, float] | None,
+        properties: Mapping[str, str],
+        limit: int,
+        offset: int,
+    ) -> ItemsPage: ...
+    def item(self, collection_id: str, feature_id: str) -> GeoDataFrame | None: ...
 
-    def ids(self) -> Sequence[str]:
-        return list(self.catalog.ids())
 
-    def title(self, collection_id: str) -> str:
-        return str(getattr(self.catalog.spec(collection_id), "title", collection_id))
+# ---------------------------------------------------------------- for providers that hold GeoDataFrames
 
-    def description(self, collection_id: str) -> str:
-        spec = self.catalog.spec(collection_id)
-        en = getattr(spec, "title_en", "")
-        desc = getattr(spec, "description", "")
-        return " — ".join(x for x in (desc, en) if x)
 
-    def bbox(self, collection_id: str) -> tuple[float, float, float, float]:
-        frame = self.frame(collection_id)
-        if len(frame) == 0:
-            return (-180.0, -90.0, 180.0, 90.0)
-        return tuple(round(float(v), 6) for v in frame.total_bounds)  # type: ignore[return-value]
+def frame_bbox(frame: GeoDataFrame) -> tuple[float, float, float, float]:
+    """A frame's extent rounded to 6 decimals (the whole world when it is empty)."""
+    if len(frame) == 0:
+        return WORLD
+    minx, miny, maxx, maxy = (round(float(v), 6) for v in frame.total_bounds)
+    return (minx, miny, maxx, maxy)
 
-    def frame(self, collection_id: str) -> GeoDataFrame:
-        return self.catalog.frame(collection_id)
 
-    def metadata(self, collection_id: str) -> Mapping[str, Any]:
-        return self.catalog.metadata(collection_id)
+def frame_page(
+    frame: GeoDataFrame,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    properties: Mapping[str, str] | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> ItemsPage:
+    """A page of the features of `frame` matching `bbox` and the property filters (geo.select)."""
+    matched = select(frame, bbox=bbox, properties=properties)
+    return ItemsPage(matched.iloc[offset : offset + limit], len(matched))
+
+
+def frame_item(frame: GeoDataFrame, feature_id: str) -> GeoDataFrame | None:
+    """The one-row frame of feature `feature_id`, or None."""
+    hit = frame[frame.index.astype(str) == str(feature_id)]
+    return hit if len(hit) else None
 
 
 @dataclass(frozen=True)
@@ -196,9 +225,12 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return link
 
 
-def _known_collection(provider: CollectionProvider, collection_id: str) -> None:
-    if collection_id not in provider.ids():
-        raise NotFound(f"unknown collection {collection_id!r}; known: {', '.join(provider.ids())}")
+def _collection(provider: CollectionProvider, collection_id: str) -> CollectionInfo:
+    info = provider.collection(collection_id)
+    if info is None:
+        known = ", ".join(c.id for c in provider.collections())
+        raise NotFound(f"unknown collection {collection_id!r}; known: {known}")
+    return info
 
 
 # ---------------------------------------------------------------- resources
@@ -239,13 +271,14 @@ def conformance(
     return _respond({"conformsTo": list(CONFORMANCE)}, JSON, provider, headers)
 
 
-def _collection_doc(provider: CollectionProvider, base: str, cid: str) -> dict:
-    bbox = [float(v) for v in provider.bbox(cid)]
-    meta = {k: v for k, v in provider.metadata(cid).items() if isinstance(v, (str, int, float)) and v is not None}
+def _collection_doc(info: CollectionInfo, base: str) -> dict:
+    cid = info.id
+    bbox = [float(v) for v in info.bbox]
+    meta = {k: v for k, v in info.metadata.items() if isinstance(v, (str, int, float)) and v is not None}
     doc = {
         "id": cid,
-        "title": provider.title(cid),
-        "description": provider.description(cid),
+        "title": info.title,
+        "description": info.description,
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}, "temporal": {"interval": [[None, None]]}},
         "crs": [CRS84],
@@ -276,7 +309,7 @@ def collections(
     payload = {
         "links": [_link(f"{base}/collections", "self", JSON, "the collections")],
         "crs": [CRS84],
-        "collections": [_collection_doc(provider, base, cid) for cid in provider.ids()],
+        "collections": [_collection_doc(info, base) for info in provider.collections()],
     }
     return _respond(payload, JSON, provider, headers)
 
@@ -289,8 +322,7 @@ def collection(
     headers: Mapping[str, str] | None = None,
 ) -> OgcResponse:
     _check_format(_args(args))
-    _known_collection(provider, collection_id)
-    return _respond(_collection_doc(provider, base, collection_id), JSON, provider, headers)
+    return _respond(_collection_doc(_collection(provider, collection_id), base), JSON, provider, headers)
 
 
 def items(
@@ -305,23 +337,24 @@ def items(
     string/number properties (`?name=…`)."""
     a = _args(args)
     _check_format(a)
-    _known_collection(provider, collection_id)
-    frame = provider.frame(collection_id)
-    props = {c for c in frame.columns if c != frame.geometry.name}
+    _collection(provider, collection_id)
+    props = set(provider.queryables(collection_id))
     _check_known(a, ITEMS_PARAMS | props)
-    limit = int_arg(a, "limit", low=1, high=MAX_LIMIT, default=DEFAULT_LIMIT, clamp=True)
-    offset = int_arg(a, "offset", low=0, default=0)
+    limit = int_arg(a, "limit", low=1, high=MAX_LIMIT, default=DEFAULT_LIMIT, clamp=True) or DEFAULT_LIMIT
+    offset = int_arg(a, "offset", low=0, default=0) or 0
     for name in ("bbox-crs", "crs"):
         crs = a.get(name)
         if crs and crs.strip("<>") not in (CRS84, "CRS84", "OGC:CRS84"):
             raise BadRequest(f"{name} must be {CRS84} (only CRS84 is served), got {crs!r}")
-    bbox = parse_bbox(a.get("bbox"))
-    matched = select(frame, bbox=bbox) if bbox else frame
-    for prop in sorted(props & set(a)):
-        column = matched[prop]
-        matched = matched[column.map(lambda v, want=a[prop]: _equals(v, want))]
-    number_matched = len(matched)
-    page = matched.iloc[offset : offset + limit]
+    found = provider.items(
+        collection_id,
+        bbox=parse_bbox(a.get("bbox")),
+        properties={prop: a[prop] for prop in sorted(props & set(a))},
+        limit=limit,
+        offset=offset,
+    )
+    number_matched = found.number_matched
+    page = found.features
     self_href = f"{base}/collections/{_q(collection_id)}/items"
     links = [
         _link(_with_query(self_href, a, {"f": "json"} if "f" in a else {}), "self", GEOJSON, "this page"),
@@ -349,19 +382,6 @@ def items(
     return _respond(None, GEOJSON, provider, headers, encoded=to_bytes(fc))
 
 
-def _equals(value: Any, wanted: str) -> bool:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return False
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value)).lower() == wanted.lower()
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        try:
-            return float(value) == float(wanted)
-        except ValueError:
-            return False
-    return str(value) == wanted
-
-
 def _with_query(href: str, args: Mapping[str, str], overrides: Mapping[str, str]) -> str:
     merged = {**args, **overrides}
     return href + ("?" + urllib.parse.urlencode(merged) if merged else "")
@@ -376,11 +396,9 @@ def item(
     headers: Mapping[str, str] | None = None,
 ) -> OgcResponse:
     _check_format(_args(args))
-    _known_collection(provider, collection_id)
-    frame = provider.frame(collection_id)
-    index = frame.index.astype(str)
-    hit = frame[index == str(feature_id)]
-    if len(hit) == 0:
+    _collection(provider, collection_id)
+    hit = provider.item(collection_id, str(feature_id))
+    if hit is None or len(hit) == 0:
         raise NotFound(f"no feature {feature_id!r} in collection {collection_id!r}")
     feature = feature_collection(hit)["features"][0]
     feature["links"] = [
@@ -410,7 +428,7 @@ def openapi_document(
         "in": "path",
         "required": True,
         "description": "collection id",
-        "schema": {"type": "string", "enum": list(provider.ids())},
+        "schema": {"type": "string", "enum": [c.id for c in provider.collections()]},
     }
     paths = {
         "/": {

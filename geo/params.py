@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -22,13 +22,25 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
         raise BadRequest(f"bbox must be four numbers minx,miny,maxx,maxy, got {text!r}") from None
     if len(nums) == 6:  # minx,miny,minz,maxx,maxy,maxz (OGC API allows 3-D boxes)
         nums = [nums[0], nums[1], nums[3], nums[4]]
+    return check_bbox(nums, text)
+
+
+def check_bbox(values: Sequence[float], text: str | None = None) -> tuple[float, float, float, float]:
+    """A bbox given as numbers, checked like a parsed one (`text`: how the client wrote it, for errors)."""
+    raw = text if text is not None else ",".join(map(str, values))
+    try:
+        nums = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise BadRequest(f"bbox must be four numbers minx,miny,maxx,maxy, got {raw!r}") from None
+    if len(nums) != 4:
+        raise BadRequest(f"bbox must be minx,miny,maxx,maxy in WGS-84 degrees, got {raw!r}")
     minx, miny, maxx, maxy = nums
     if not all(np.isfinite(nums)):
-        raise BadRequest(f"bbox values must be finite numbers, got {text!r}")
+        raise BadRequest(f"bbox values must be finite numbers, got {raw!r}")
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise BadRequest(f"bbox out of range: longitudes must lie in [-180, 180], latitudes in [-90, 90], got {text!r}")
+        raise BadRequest(f"bbox out of range: longitudes must lie in [-180, 180], latitudes in [-90, 90], got {raw!r}")
     if miny > maxy or minx > maxx:
-        raise BadRequest(f"bbox must have minx <= maxx and miny <= maxy, got {text!r}")
+        raise BadRequest(f"bbox must have minx <= maxx and miny <= maxy, got {raw!r}")
     return minx, miny, maxx, maxy
 
 

@@ -31,6 +31,9 @@ class LayerSpec:
     schematic: bool = False
     boundary_layer: str | None = None  # regions: which boundary layer it comes from
     style: dict = field(default_factory=dict)
+    # The context layer drawn under this one on a printed map (PNG/PDF) unless the request names one
+    # with `over=`; None draws none. Sites sit on the cities; each region layer on the level above it.
+    print_over: str | None = "cities"
 
 
 CATALOG: tuple[LayerSpec, ...] = (
@@ -43,6 +46,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "MultiPolygon",
         "省级行政区边界（高德，WGS-84）",
         True,
+        print_over=None,
         boundary_layer="province",
         style={"color": "#333333", "weight": 2.5, "fill": None},
     ),
@@ -55,6 +59,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "MultiPolygon",
         "11个设区市边界",
         True,
+        print_over="province",
         boundary_layer="cities",
         style={"color": "#555555", "weight": 1.6, "fill": None},
     ),
@@ -67,6 +72,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "MultiPolygon",
         "90个县级行政区边界",
         True,
+        print_over="cities",
         boundary_layer="counties",
         style={"color": "#8a8a8a", "weight": 0.8, "fill": "#f4f1ea"},
     ),
@@ -79,6 +85,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "MultiPolygon",
         "2021“科创中国”浙江省级试点县（市、区），按名单与县界关联",
         True,
+        print_over="counties",
         boundary_layer="counties",
         style={"color": "#c0392b", "weight": 2, "fill": "#e74c3c"},
     ),

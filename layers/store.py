@@ -8,7 +8,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point
 
 from boundaries.gazetteer import Gazetteer
 from boundaries.store import Boundaries
@@ -16,6 +16,7 @@ from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
+from geo.select import select
 from geo.shapes import bbox as geom_bbox
 from geo.shapes import circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
@@ -203,19 +204,14 @@ class Catalog:
         datum: str = "wgs84",
         ids: list[str] | None = None,
     ) -> gpd.GeoDataFrame:
-        """The layer's features, filtered to a bbox and ids, simplified for a zoom, in the requested datum."""
+        """The layer's features, simplified for a zoom, chosen by bbox and ids (`geo.select`, in the layer's
+        order), in the requested datum."""
         spec = self.spec(layer_id)
         frame = self._frames[layer_id]
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
-        if ids:
-            unknown = [i for i in ids if i not in frame.index]
-            if unknown:
-                raise NotFound(f"no feature {', '.join(unknown)} in layer {layer_id!r}")
-            frame = frame.loc[ids]
-        if bbox is not None:
-            frame = frame[frame.intersects(box(*bbox))]
+        frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
         if datum != "wgs84":
             transform = get_transform("wgs84", datum)
             frame = frame.copy()

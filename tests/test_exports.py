@@ -18,6 +18,7 @@ from shapely.geometry import shape
 
 from tests.gdal import ogr_feature_geometries, ogr_layers, ogrinfo
 
+LEAFLET_DIR = next((Path(__file__).resolve().parent.parent / "static" / "vendor").glob("leaflet*/leaflet.js")).parent
 # One layer of each geometry family the catalog serves.
 SAMPLES = {"pilot-counties": "Polygon", "innovation-bases": "Point", "corridors": "LineString"}
 GDAL_FORMATS = ("geojson", "gpkg", "shp.zip", "kml", "csv")
@@ -423,14 +424,15 @@ def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from geo import export
+    from geo import htmlmap
+    from geo.formats import ExportLayer
 
     evil = '<img src=x onerror="window.pwned=1">'
     frame = gpd.GeoDataFrame({"id": ["a"], "name": [evil]}, geometry=[Point(120.2, 30.2)], crs="EPSG:4326")
     frame.index = frame["id"]
-    layer = export.ExportLayer("t", "测试", frame, {"source": "test", "data_date": "2026-01-01", "datum": "WGS-84"})
+    layer = ExportLayer("t", "测试", frame, {"source": "test", "data_date": "2026-01-01", "datum": "WGS-84"})
     path = tmp_path / "t.html"
-    path.write_bytes(export.export([layer], "html"))
+    path.write_bytes(htmlmap.render_html([layer], leaflet_dir=LEAFLET_DIR))
     page = browser.new_page()
     try:
         page.route(

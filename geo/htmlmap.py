@@ -12,7 +12,7 @@ import html as _html
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from geopandas import GeoDataFrame
@@ -20,6 +20,9 @@ from geopandas import GeoDataFrame
 from .errors import BadRequest
 from .formats.layer import ID_FIELD, META_KEYS, PRECISION, ExportLayer, data_layers, flat_frame, meta_text
 from .geojson import feature_collection
+
+if TYPE_CHECKING:
+    import folium
 
 MAX_POPUP_FIELDS = 40
 
@@ -112,15 +115,16 @@ def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path) -> by
         + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in meta_text(lay).items() if k in META_KEYS)
         for lay in data
     )
-    m.get_root().html.add_child(
+    page = cast("folium.Figure", m.get_root())
+    page.html.add_child(
         folium.Element(
             f'<div id="export-meta" style="position:fixed;bottom:24px;right:8px;z-index:1000;max-width:60%;'
             f'background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px">{note}</div>'
         )
     )
     title = " + ".join(lay.title for lay in data)
-    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
-    html = m.get_root().render()
+    page.header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    html = page.render()
     return _inline_assets(html, js, css).encode("utf-8")
 
 

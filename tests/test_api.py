@@ -150,3 +150,11 @@ def test_compressible_answers_are_gzipped_and_revalidate(http, path):
         assert headers["ETag"].startswith("W/")
         again, _, _ = http.get(path, {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
         assert again == 304
+
+
+def test_one_mistake_one_error_text_across_routes(http):
+    """An unknown feature id reads the same from the JSON API and the downloads (geo.select)."""
+    api = http.error("/api/layers/counties?ids=330109,999999")
+    download = http.error("/export/counties.geojson?ids=330109,999999")
+    assert api == download and api[0] == 404 and "999999" in api[1] and "330109" not in api[1]
+    assert http.error("/api/layers/counties?bbox=10,10,5,5") == http.error("/export/counties.geojson?bbox=10,10,5,5")

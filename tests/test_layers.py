@@ -244,3 +244,15 @@ def test_metadata_names_source_date_and_datum(catalog):
     assert "cnmaps==1.1.9" in counties["source"] and counties["data_date"] == catalog.boundaries.metadata["build_date"]
     bases = catalog.metadata("innovation-bases")
     assert bases["datum"] == "WGS-84 (EPSG:4326)" and bases["data_date"]
+
+
+def test_print_context_is_a_layer_one_level_up():
+    """A printed map draws its layer over `print_over`: a known region layer, never the layer itself."""
+    from layers.catalog import CATALOG
+
+    specs = {s.id: s for s in CATALOG}
+    assert specs["province"].print_over is None
+    assert [specs[i].print_over for i in ("cities", "counties", "pilot-counties")] == ["province", "cities", "counties"]
+    for spec in CATALOG:
+        if spec.print_over is not None:
+            assert spec.print_over != spec.id and specs[spec.print_over].kind == "regions", spec.id

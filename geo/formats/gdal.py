@@ -174,8 +174,9 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
         doc.insert(0, name)
         titles = {lay.name: lay.title for lay in data}
         for container in root.iter():
-            if container.tag in (f"{{{KML_NS}}}Document", f"{{{KML_NS}}}Folder") and container.get("id") in titles:
+            cid = container.get("id")
+            if container.tag in (f"{{{KML_NS}}}Document", f"{{{KML_NS}}}Folder") and cid is not None and cid in titles:
                 label = container.find(f"{{{KML_NS}}}name")
                 if label is not None:
-                    label.text = titles[container.get("id")]
+                    label.text = titles[cid]
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)

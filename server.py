@@ -105,6 +105,7 @@ def _attachment(body: bytes, fmt: formats.Format, name: str, fallback: str) -> R
     if name != ascii_name:
         value += f"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
     resp.headers["Content-Disposition"] = value
+    resp.headers["Content-Type"] = fmt.media_type  # as registered (Flask would add a charset to KML)
     return resp
 
 
@@ -209,13 +210,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         if over is None and fmt.is_print:
             over = catalog.spec(layer_id).print_over
         frames = {i: catalog.frame(i) for i in layer_ids}
-        if over and fmt.is_map:
-            catalog.spec(over)  # an unknown context layer is a 404
+        context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
         bbox = parse_bbox(request.args.get("bbox"))
         chosen = select_layers(frames, bbox=bbox, ids=parse_ids(request.args.get("ids")))
-        layers = [_export_layer(i, chosen[i]) for i in layer_ids]
-        if over and fmt.is_map:
-            layers.insert(0, _export_layer(over, background=True))
+        layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
         options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
         if bbox is not None:
             options["bbox"] = bbox

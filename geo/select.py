@@ -37,7 +37,8 @@ def select(
     compared as numbers, booleans as true/false). `max_ids` caps the length of `ids` (BadRequest above it).
     `layer` names the layer in error texts.
     """
-    return select_layers({layer or "": frame}, bbox=bbox, ids=ids, properties=properties, max_ids=max_ids)[layer or ""]
+    key = layer or ""  # an empty name is left out of error texts
+    return select_layers({key: frame}, bbox=bbox, ids=ids, properties=properties, max_ids=max_ids)[key]
 
 
 def select_layers(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from . import LAYERS
+
+# GDAL keeps side-car metadata (.aux.xml) next to datasets it reads ("PAM"); for a GeoPackage that only
+# rewrites a stray file beside the shipped data on every read, so it is switched off for this process.
+pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
 
 NAMES_EN = Path(__file__).parent / "names_en.csv"
 
@@ -37,8 +41,8 @@ class Boundaries:
         return pd.concat([self.province, self.cities, self.counties]).set_index("adcode", drop=False)
 
 
-@lru_cache(maxsize=4)
 def load(path: str | Path) -> Boundaries:
+    """Read and check a boundary GeoPackage (every call reads the file: the caller keeps the result)."""
     path = Path(path)
     if not path.exists():
         raise BoundaryDataError(f"boundary GeoPackage not found: {path} (build it with `python -m boundaries build`)")
@@ -64,8 +68,6 @@ def load(path: str | Path) -> Boundaries:
         _add_english_names(frames, problems)
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
-    import pyogrio
-
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
     return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
 

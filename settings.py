@@ -34,7 +34,7 @@ class Basemap(BaseModel):
     title_en: str | None = Field(None, description="Name shown in the English interface; the title when absent.")
     url: str = Field(
         pattern=r"^https?://",
-        description="Tile URL template (http or https) with {z}, {x} and {y} or {-y}, in any order; {s} for subdomains.",
+        description="Tile URL template (http or https) with {z}, {x} and {y} or {-y} in any order, {s} for subdomains.",
     )
     subdomains: str | None = Field(None, description="Letters or digits filled in for {s} (Leaflet's subdomains).")
     attribution: str = Field("", description="Attribution shown on the map (text, never HTML).")

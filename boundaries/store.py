@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,12 +77,13 @@ def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str])
     """Columns name_en and city_en from names_en.csv (adcode,name,name_en); its names must match the data."""
     english: dict[str, str] = {}
     if NAMES_EN.exists():
-        table = pd.read_csv(NAMES_EN, dtype=str, keep_default_na=False)
         known = {a: n for f in frames.values() for a, n in zip(f["adcode"], f["name"], strict=False)}
-        for row in table.itertuples():
-            if row.adcode in known and known[row.adcode] != row.name:
-                problems.append(f"{NAMES_EN.name}: {row.adcode} is {known[row.adcode]}, not {row.name}")
-            english[row.adcode] = row.name_en
+        with NAMES_EN.open(encoding="utf-8", newline="") as table:
+            for row in csv.DictReader(table):
+                adcode, name = row["adcode"], row["name"]
+                if adcode in known and known[adcode] != name:
+                    problems.append(f"{NAMES_EN.name}: {adcode} is {known[adcode]}, not {name}")
+                english[adcode] = row["name_en"]
     for frame in frames.values():
         frame["name_en"] = [english.get(a) for a in frame["adcode"]]
         frame["city_en"] = [english.get(a) for a in frame["city_adcode"]]

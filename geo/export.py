@@ -352,10 +352,11 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
         doc.insert(0, name)
         titles = {lay.name: lay.title for lay in data}
         for container in root.iter():
-            if container.tag in (f"{{{_KML_NS}}}Document", f"{{{_KML_NS}}}Folder") and container.get("id") in titles:
+            cid = container.get("id")
+            if container.tag in (f"{{{_KML_NS}}}Document", f"{{{_KML_NS}}}Folder") and cid in titles:
                 label = container.find(f"{{{_KML_NS}}}name")
                 if label is not None:
-                    label.text = titles[container.get("id")]
+                    label.text = titles[cid]
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
 
 
@@ -478,15 +479,17 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
         + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in _meta_text(lay).items() if k in META_KEYS)
         for lay in data
     )
-    m.get_root().html.add_child(
+    page = m.get_root()
+    assert isinstance(page, folium.Figure)  # a folium Map's root is the page (typed as a plain Element)
+    page.html.add_child(
         folium.Element(
             f'<div id="export-meta" style="position:fixed;bottom:24px;right:8px;z-index:1000;max-width:60%;'
             f'background:rgba(255,255,255,.9);padding:6px 8px;font:12px sans-serif;border-radius:4px">{note}</div>'
         )
     )
     title = " + ".join(lay.title for lay in data)
-    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
-    html = m.get_root().render()
+    page.header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    html = page.render()
     return _inline_assets(html, js, css).encode("utf-8")
 
 

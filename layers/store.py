@@ -224,8 +224,8 @@ class Catalog:
             frame = frame.loc[ids]
         if bbox is not None:
             frame = frame[frame.intersects(box(*bbox))]
-        if datum != "wgs84":
-            transform = get_transform("wgs84", datum)
+        transform = get_transform("wgs84", datum)
+        if transform is not None:
             frame = frame.copy()
             frame["geometry"] = transform_geometry(np.asarray(frame.geometry.values), transform)
         return frame
@@ -260,4 +260,3 @@ class Catalog:
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry
         return list(label_point(geom)), geom_bbox(geom)
-

@@ -34,7 +34,10 @@ BAD = {
     "basemaps object": ({"KECHUANG_BASEMAPS": '{"osm": "x"}'}, ["KECHUANG_BASEMAPS: must be a JSON list"]),
     "port not a number": ({"PORT": "abc"}, ["PORT: Input should be a valid integer", "'abc'"]),
     "every problem at once": (
-        {"PORT": "abc", "KECHUANG_BASEMAPS": '[{"id": "x", "title": "X", "url": "https://t/{z}/{x}.png", "datum": "bd09"}]'},
+        {
+            "PORT": "abc",
+            "KECHUANG_BASEMAPS": '[{"id": "x", "title": "X", "url": "https://t/{z}/{x}.png", "datum": "bd09"}]',
+        },
         ["PORT:", "KECHUANG_BASEMAPS[0].url: tile URL lacks {y}", "KECHUANG_BASEMAPS[0].datum:"],
     ),
 }
@@ -53,9 +56,7 @@ def _env(**extra: str) -> dict[str, str]:
 )
 def test_bad_settings_stop_start_up_with_one_line(entry, case):
     env, expected = BAD[case]
-    result = subprocess.run(
-        ENTRY_POINTS[entry], cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run(ENTRY_POINTS[entry], cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

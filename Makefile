@@ -51,7 +51,7 @@ lint: install-test
 	$(VENV)/bin/mypy
 
 # Regenerate the lock files from pyproject.toml (needs the package index); commit the result.
-LOCK_FLAGS := --quiet --strip-extras --allow-unsafe --no-emit-index-url --resolver=backtracking
+LOCK_FLAGS := --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 lock: | $(PY)
 	$(PIP) install -q "pip-tools>=7.4"
 	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml

@@ -18,12 +18,12 @@ $(PY):
 $(VENV)/.installed: requirements.lock pyproject.toml | $(PY)
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e .
-	$(PIP) check
+	$(PIP) check || { echo "pyproject.toml needs packages the lock lacks: run make lock, commit requirements*.lock" >&2; exit 1; }
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
 	$(PIP) install -q -r requirements-test.lock
-	$(PIP) check
+	$(PIP) check || { echo "pyproject.toml needs packages the lock lacks: run make lock, commit requirements*.lock" >&2; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed

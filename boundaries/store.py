@@ -12,10 +12,6 @@ import pyogrio
 
 from . import LAYERS
 
-# GDAL keeps side-car metadata (.aux.xml) next to datasets it reads ("PAM"); for a GeoPackage that only
-# rewrites a stray file beside the shipped data on every read, so it is switched off for this process.
-pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
-
 NAMES_EN = Path(__file__).parent / "names_en.csv"
 
 REQUIRED = ["adcode", "name", "level", "city", "city_adcode", "province", "province_adcode"]

@@ -113,9 +113,6 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a JSON list of base maps, got {'a JSON ' + kind if kind else repr(value)}")
         return value
 
-    def describe(self) -> dict[str, str]:
-        return {name: str(getattr(self, name)) for name in type(self).model_fields}
-
 
 class SettingsError(ValueError):
     """The configuration is unusable; the message names every bad variable on one line."""

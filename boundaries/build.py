@@ -55,10 +55,12 @@ def convert(geojson: dict) -> tuple[MultiPolygon, list[str]]:
     return _polygonal(geom), notes
 
 
-def default_output(province: str, data_dir: Path) -> Path:
+def default_output(province: str, data_dir: Path | None) -> Path:
     """The embedded GeoPackage for 浙江省, else boundaries-<name>.gpkg in the data directory (a setting)."""
     if province == "浙江省":
         return EMBEDDED_GPKG
+    if data_dir is None:
+        raise ValueError(f"give an output file or a data directory for {province!r}")
     name = "china" if province == "all" else province
     return Path(data_dir) / f"boundaries-{name}.gpkg"
 
@@ -81,9 +83,7 @@ def build(
     if not records:
         known = "、".join(wheel.provinces())
         raise ValueError(f"no province named {province!r}; use one of: {known}, or all")
-    if output is None and data_dir is None and province != "浙江省":
-        raise ValueError(f"give an output file or a data directory for {province!r}")
-    output = Path(output) if output is not None else default_output(province, Path(data_dir or "."))
+    output = Path(output) if output is not None else default_output(province, data_dir)
     report = BuildReport(output)
 
     provinces = {r.province: r.adcode for r in records if r.level == "province"}

@@ -104,7 +104,7 @@ def test_a_second_app_with_other_settings_in_one_process(app, tmp_path):
     layers_dir = tmp_path / "layers"
     shutil.copytree(base.layers_dir, layers_dir)
     (layers_dir / "science-cities" / "ruian.yaml").unlink()
-    other = create_app(base.model_copy(update={"layers_dir": layers_dir, "basemaps": [Basemap(**BASEMAP)]}))
+    other = create_app(Settings(**{**base.model_dump(), "layers_dir": layers_dir, "basemaps": [BASEMAP]}))
 
     first, second = app.extensions["catalog"], other.extensions["catalog"]
     assert first is not second

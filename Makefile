@@ -7,18 +7,23 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEBS   := gdal-bin chromium fonts-noto-cjk
 
-.PHONY: run test bench venv install install-test system-deps boundaries clean
+.PHONY: run test lint lock bench venv install install-test system-deps boundaries clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) install -q -e .
+# Installs come from the lock files (pinned, generated from pyproject by `make lock`), then the project itself.
+# `pip check` fails when pyproject gained a dependency the lock lacks: run `make lock`.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(PY)
+	$(PIP) install -q -r requirements.lock
+	$(PIP) install -q --no-deps -e .
+	$(PIP) check || { echo "pyproject.toml needs packages the lock lacks: run make lock, commit requirements*.lock" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -q -e ".[test]"
+$(VENV)/.installed-test: requirements-test.lock $(VENV)/.installed
+	$(PIP) install -q -r requirements-test.lock
+	$(PIP) check || { echo "pyproject.toml needs packages the lock lacks: run make lock, commit requirements*.lock" >&2; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,6 +43,19 @@ run: install
 
 test: system-deps install-test
 	$(PY) -m pytest
+
+# ruff (lint and format) over the tree, mypy over geo/, layers/, boundaries/ (config in pyproject)
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Regenerate the lock files from pyproject.toml (needs the package index); commit the result.
+LOCK_FLAGS := --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: | $(PY)
+	$(PIP) install -q "pip-tools>=7.4"
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test --extra dev --output-file requirements-test.lock pyproject.toml
 
 bench: install-test
 	$(PY) bench/run.py

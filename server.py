@@ -26,10 +26,10 @@ from geo.errors import ApiError, BadRequest
 from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.select import select_layers
-from layers import get_catalog
+from layers import Catalog
 from layers.ogc_provider import CatalogProvider
 from layers.search import search
-from settings import SETTINGS, Settings
+from settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from geopandas import GeoDataFrame
@@ -110,12 +110,13 @@ def _attachment(body: bytes, fmt: formats.Format, name: str, fallback: str) -> R
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app; loading the catalog here makes bad shipped data fail at start-up, listing every problem."""
-    settings = settings or SETTINGS
+    """Build the app for `settings` (default: from the environment). The app owns its catalog,
+    `app.extensions["catalog"]`, built here so bad shipped data fails at start-up, listing every problem."""
+    settings = settings if settings is not None else load_settings()
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    catalog = get_catalog(str(settings.boundaries), str(settings.layers_dir), str(settings.seeds_dir))
+    catalog = Catalog.from_settings(settings)
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
 
@@ -147,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/")
     def index():
         config = {
-            "basemaps": list(settings.basemaps),
+            "basemaps": [b.model_dump(exclude_none=True) for b in settings.basemaps],
             "ogc_url": request.host_url.rstrip("/") + "/ogc",
             "version": VERSION,
         }
@@ -247,12 +248,17 @@ def main() -> int:
     from layers import DataError
 
     try:
-        app = create_app()
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings)
     except (DataError, BoundaryDataError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
-    print(f"科创地图 serving http://{SETTINGS.host}:{SETTINGS.port}/", file=sys.stderr)
-    app.run(host=SETTINGS.host, port=SETTINGS.port, threaded=True)
+    print(f"科创地图 serving http://{settings.host}:{settings.port}/", file=sys.stderr)
+    app.run(host=settings.host, port=settings.port, threaded=True)
     return 0
 
 

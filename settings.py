@@ -1,35 +1,145 @@
-"""Settings, declared once: every value has a default and an environment override (KECHUANG_*)."""
+"""Settings, declared once: a typed model read from the environment (KECHUANG_*, plus HOST and PORT).
+
+The entry points (`server.py`, `python -m boundaries`, `python -m layers`) build one `Settings` with
+`load_settings()` and pass it down; nothing below them reads the environment. A bad value stops start-up with
+one line naming every problem (`SettingsError`).
+
+To add a knob, append a field at the end of `Settings` as `name: type = default` (its environment override is
+`KECHUANG_<NAME>`); give it a `Field(description=...)` when you can.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from boundaries.source import DEFAULT_CACHE
 
 ROOT = Path(__file__).resolve().parent
+ENV_PREFIX = "KECHUANG_"
+PLAIN_ENV = {"host": "HOST", "port": "PORT"}  # read without the prefix, as hosting platforms set them
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KECHUANG_{name.upper()}", default)
+class Basemap(BaseModel):
+    """One optional tile base map offered in the map's base-map control."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = field(default_factory=lambda: os.environ.get("HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(os.environ.get("PORT", "5000")))
-    boundaries: Path = field(
-        default_factory=lambda: Path(_env("boundaries", str(ROOT / "boundaries" / "data" / "zhejiang.gpkg")))
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$", description="Short id, used in the page's URL state.")
+    title: str = Field(min_length=1, description="Name shown in the base-map control (Chinese).")
+    title_en: str | None = Field(None, description="Name shown in the English interface; the title when absent.")
+    url: str = Field(
+        pattern=r"^https?://",
+        description="Tile URL template (http or https) with {z}, {x} and {y} or {-y} in any order, {s} for subdomains.",
     )
-    layers_dir: Path = field(default_factory=lambda: Path(_env("layers_dir", str(ROOT / "layers" / "data"))))
-    seeds_dir: Path = field(default_factory=lambda: Path(_env("seeds_dir", str(ROOT.parent / "shared" / "seeds"))))
-    data_dir: Path = field(default_factory=lambda: Path(_env("data_dir", str(ROOT / "data"))))
-    # Optional tile base maps: JSON list of {"id", "title", "url", "attribution", "datum", "max_zoom"}.
-    # Empty by default: the map needs no external host.
-    basemaps: tuple = field(default_factory=lambda: tuple(json.loads(_env("basemaps", "[]"))))
+    subdomains: str | None = Field(None, description="Letters or digits filled in for {s} (Leaflet's subdomains).")
+    attribution: str = Field("", description="Attribution shown on the map (text, never HTML).")
+    datum: Literal["wgs84", "gcj02"] = Field(
+        "wgs84", description="Datum of the tiles: gcj02 for Chinese providers (AMap, Tencent); overlays follow it."
+    )
+    max_zoom: int = Field(18, ge=0, le=22, description="Highest zoom level the provider serves.")
 
-    def describe(self) -> dict[str, str]:
-        return {f.name: str(getattr(self, f.name)) for f in fields(self)}
+    @field_validator("url")
+    @classmethod
+    def _tile_template(cls, url: str) -> str:
+        missing = [p for p in ("{z}", "{x}") if p not in url] + ([] if "{y}" in url or "{-y}" in url else ["{y}"])
+        if missing:
+            raise ValueError(f"tile URL lacks {', '.join(missing)}")
+        return url
 
 
-SETTINGS = Settings()
+class Settings(BaseSettings):
+    """Every knob of the application. Paths are `Path`s; basemaps are validated `Basemap`s."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("host", "HOST"),
+        description="Interface the development server listens on (environment: HOST).",
+    )
+    port: int = Field(
+        5000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("port", "PORT"),
+        description="TCP port the development server listens on (environment: PORT).",
+    )
+    boundaries: Path = Field(
+        ROOT / "boundaries" / "data" / "zhejiang.gpkg",
+        description="Boundary GeoPackage (layers province, cities, counties, EPSG:4326) the map is drawn on.",
+    )
+    layers_dir: Path = Field(ROOT / "layers" / "data", description="Directory of the curated YAML records.")
+    seeds_dir: Path = Field(
+        ROOT.parent / "shared" / "seeds",
+        description="Directory of the source documents every fact is checked against at start-up.",
+    )
+    data_dir: Path = Field(
+        ROOT / "data", description="Where on-demand builds go (e.g. `python -m boundaries build --province all`)."
+    )
+    cache: Path = Field(
+        DEFAULT_CACHE,
+        description="Download cache: the cnmaps wheel the boundaries are built from is kept here.",
+    )
+    basemaps: Annotated[list[Basemap], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Optional tile base maps, a JSON list of objects with id, title, title_en, url, attribution, "
+            "datum (wgs84|gcj02), max_zoom. Empty by default: the map needs no external host."
+        ),
+    )
+
+    @field_validator("basemaps", mode="before")
+    @classmethod
+    def _basemaps_json(cls, value: Any) -> Any:
+        """The environment gives a JSON string; anything but a JSON list is refused with what was found."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(value, list | tuple):
+            kind = {dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value))
+            raise ValueError(f"must be a JSON list of base maps, got {'a JSON ' + kind if kind else repr(value)}")
+        return value
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable; the message names every bad variable on one line."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets a field."""
+    return PLAIN_ENV.get(field, ENV_PREFIX + field.upper())
+
+
+def _one_line(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        where = env_name(loc[0]) if loc else "settings"
+        for part in loc[1:]:
+            where += f"[{part}]" if part.isdigit() else f".{part}"
+        message = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) or err["type"] == "missing" else f" (got {str(got)[:60]!r})"
+        problems.append(f"{where}: {message}{shown}")
+    return "bad settings: " + "; ".join(problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and keyword overrides), or SettingsError listing every problem on one line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 
-def _build(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace, settings: Settings) -> int:
     from .build import build
 
     try:
-        report = build(args.province, args.output)
+        report = build(args.province, args.output, data_dir=settings.data_dir, cache=settings.cache)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -24,12 +28,12 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve(args: argparse.Namespace) -> int:
+def _resolve(args: argparse.Namespace, settings: Settings) -> int:
     from geo.errors import ApiError
 
     from .gazetteer import Gazetteer
 
-    gaz = Gazetteer.load(args.gpkg) if args.gpkg else Gazetteer.default()
+    gaz = Gazetteer.load(args.gpkg or settings.boundaries)
     failed = []
     for name in args.names:
         try:
@@ -60,7 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--gpkg", help="boundary GeoPackage to resolve against (default: the configured one)")
     r.set_defaults(func=_resolve)
     args = parser.parse_args(argv)
-    return args.func(args)
+    from settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    return args.func(args, settings)
 
 
 if __name__ == "__main__":

@@ -55,23 +55,35 @@ def convert(geojson: dict) -> tuple[MultiPolygon, list[str]]:
     return _polygonal(geom), notes
 
 
-def default_output(province: str) -> Path:
+def default_output(province: str, data_dir: Path | None) -> Path:
+    """The embedded GeoPackage for 浙江省, else boundaries-<name>.gpkg in the data directory (a setting)."""
     if province == "浙江省":
         return EMBEDDED_GPKG
-    from settings import SETTINGS  # the data directory for on-demand builds is a setting
-
+    if data_dir is None:
+        raise ValueError(f"give an output file or a data directory for {province!r}")
     name = "china" if province == "all" else province
-    return SETTINGS.data_dir / f"boundaries-{name}.gpkg"
+    return Path(data_dir) / f"boundaries-{name}.gpkg"
 
 
-def build(province: str = "浙江省", output: Path | None = None, wheel: CnmapsWheel | None = None) -> BuildReport:
-    """Build the GeoPackage for one province (its Chinese name) or for all of China (`all`)."""
-    wheel = wheel or CnmapsWheel()
+def build(
+    province: str = "浙江省",
+    output: Path | None = None,
+    wheel: CnmapsWheel | None = None,
+    *,
+    data_dir: Path | None = None,
+    cache: Path | None = None,
+) -> BuildReport:
+    """Build the GeoPackage for one province (its Chinese name) or for all of China (`all`).
+
+    Without `output`, 浙江省 goes to the embedded GeoPackage and anything else into `data_dir`;
+    the cnmaps wheel is read from (or downloaded into) `cache`.
+    """
+    wheel = wheel or CnmapsWheel(cache=cache)
     records = list(wheel.records(None if province == "all" else province))
     if not records:
         known = "、".join(wheel.provinces())
         raise ValueError(f"no province named {province!r}; use one of: {known}, or all")
-    output = Path(output or default_output(province))
+    output = Path(output) if output is not None else default_output(province, data_dir)
     report = BuildReport(output)
 
     provinces = {r.province: r.adcode for r in records if r.level == "province"}

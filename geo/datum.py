@@ -9,6 +9,7 @@ iteration to well under a millimetre. Everything is vectorised over numpy arrays
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import overload
 
 import numpy as np
 import shapely
@@ -144,6 +145,10 @@ def get_transform(source: str, target: str) -> Transform | None:
         raise ValueError(f"unknown datum pair {source!r} → {target!r}; datums are {', '.join(DATUMS)}") from None
 
 
+@overload
+def transform_geometry(geom: np.ndarray, func: Transform) -> np.ndarray: ...
+@overload
+def transform_geometry(geom: BaseGeometry, func: Transform) -> BaseGeometry: ...
 def transform_geometry(geom: BaseGeometry | np.ndarray, func: Transform) -> BaseGeometry | np.ndarray:
     """Apply a datum transform to every vertex of a geometry (or an array of geometries) at once."""
 

@@ -88,7 +88,7 @@ def feature_collection(
         frame = frame.to_crs(4326)
     geom_col = frame.geometry.name
     columns = [c for c in frame.columns if c != geom_col]
-    geoms = prepare_geometries(frame.geometry.values, precision) if len(frame) else []
+    geoms = prepare_geometries(frame.geometry.values, precision) if len(frame) else np.empty(0, dtype=object)
     records = frame[columns].to_dict(orient="records") if columns else [{} for _ in range(len(frame))]
     features = []
     for fid, props, geom in zip(frame.index, records, geoms, strict=False):

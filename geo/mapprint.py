@@ -321,7 +321,7 @@ def build_figure(
     fig = Figure(figsize=page.inches, dpi=page.dpi)
     FigureCanvasAgg(fig)
     landscape = page.orientation == "landscape"
-    map_rect = [0.06, 0.09, 0.67, 0.80] if landscape else [0.09, 0.25, 0.86, 0.64]
+    map_rect = (0.06, 0.09, 0.67, 0.80) if landscape else (0.09, 0.25, 0.86, 0.64)
     ax = fig.add_axes(map_rect)
     ax.set_gid("map")
     minx, miny, maxx, maxy = _extent(layers, bbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -54,6 +55,14 @@ def parse_ids(text: str | None) -> list[str] | None:
     return ids
 
 
+@overload
+def int_arg(
+    args: Mapping[str, str], name: str, *, low: int, high: int | None = None, default: int, clamp: bool = False
+) -> int: ...
+@overload
+def int_arg(
+    args: Mapping[str, str], name: str, *, low: int, high: int | None = None, default: None = None, clamp: bool = False
+) -> int | None: ...
 def int_arg(
     args: Mapping[str, str],
     name: str,

@@ -11,12 +11,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["check"])
     parser.parse_args(argv)
     from boundaries.store import BoundaryDataError
+    from settings import SettingsError, load_settings
 
     from .records import DataError
-    from .store import get_catalog
+    from .store import Catalog
 
     try:
-        cat = get_catalog()
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        cat = Catalog.from_settings(settings)
     except (DataError, BoundaryDataError) as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +24,9 @@ from . import records
 from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, LayerSpec
 from .profiles import Profiles
 from .records import DataError, SeedTexts
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 SITE_COLUMNS = [
     "id",
@@ -62,8 +64,9 @@ class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
     def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path) -> None:
+        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
-        self.gazetteer = Gazetteer.load(boundaries)
+        self.gazetteer = Gazetteer.of(self.boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
 
         def resolve(name: str):
@@ -80,6 +83,11 @@ class Catalog:
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
         self._geojson: dict[tuple[str, int | None, str], bytes] = {}
         self.profiles = Profiles(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Catalog:
+        """The catalog of the configured data; the app (or CLI) that builds it keeps it."""
+        return cls(settings.boundaries, settings.layers_dir, settings.seeds_dir)
 
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
@@ -212,8 +220,8 @@ class Catalog:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
         frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
-        if datum != "wgs84":
-            transform = get_transform("wgs84", datum)
+        transform = get_transform("wgs84", datum)
+        if transform is not None:
             frame = frame.copy()
             frame["geometry"] = transform_geometry(np.asarray(frame.geometry.values), transform)
         return frame
@@ -248,15 +256,3 @@ class Catalog:
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry
         return list(label_point(geom)), geom_bbox(geom)
-
-
-@lru_cache(maxsize=2)
-def get_catalog(boundaries: str | None = None, layers_dir: str | None = None, seeds_dir: str | None = None) -> Catalog:
-    """The catalog for the configured data (built once per process)."""
-    from settings import SETTINGS
-
-    return Catalog(
-        Path(boundaries or SETTINGS.boundaries),
-        Path(layers_dir or SETTINGS.layers_dir),
-        Path(seeds_dir or SETTINGS.seeds_dir),
-    )

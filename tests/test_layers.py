@@ -8,7 +8,9 @@ import yaml
 
 from layers import DataError
 from layers.store import Catalog
-from settings import SETTINGS
+from settings import Settings
+
+SETTINGS = Settings()  # the defaults (and any KECHUANG_* overrides) these tests read data from
 
 PILOTS = {"330109", "330203", "330381", "330522", "330603", "330782", "330881", "331081", "331024", "331122"}
 

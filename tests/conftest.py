@@ -134,29 +134,37 @@ def _layer_counts(path: Path) -> dict[str, int]:
     return {name: pyogrio.read_info(path, layer=name)["features"] for name, _ in pyogrio.list_layers(path)}
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def china_gpkg(tmp_path_factory) -> Path:
     """All of China (2,875 counties), built from the cnmaps wheel, kept in .cache/tests/ under a content key:
-    it is built again only when the wheel, the build code or the geometry libraries change. The Zhejiang
-    build test (test_boundaries.py) runs the build itself every session."""
+    it is built again only when the wheel, the build code or the geometry libraries change, or when the
+    cached file no longer has the digest it was stored with. The Zhejiang build test (test_boundaries.py)
+    runs the build itself every session."""
     from boundaries.build import build
     from boundaries.source import fetch_wheel
 
     cached = CACHE / f"china-{china_build_key(fetch_wheel())}.gpkg"
-    if not cached.exists():
+    digest = cached.with_name(cached.name + ".sha256")
+    if not (cached.exists() and digest.exists() and digest.read_text() == _sha256(cached)):
         report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
         assert report.counts == CHINA_COUNTS
         CACHE.mkdir(parents=True, exist_ok=True)
-        for stale in CACHE.glob("china-*.gpkg"):  # builds under older keys
+        for stale in CACHE.glob("china-*"):  # builds under older keys
             stale.unlink(missing_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.part")
         shutil.copyfile(report.path, partial)
+        digest.write_text(_sha256(partial))
         partial.replace(cached)  # atomic: a concurrent or interrupted session never sees half a file
-    # A copy per session, so nothing a test or GDAL writes beside it reaches the cache.
-    path = tmp_path_factory.mktemp("china") / "china.gpkg"
-    shutil.copyfile(cached, path)
-    assert _layer_counts(path) == CHINA_COUNTS
-    return path
+    assert _layer_counts(cached) == CHINA_COUNTS
+    return cached
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`

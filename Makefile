@@ -44,6 +44,11 @@ run: install
 test: system-deps install-test
 	$(PY) -m pytest
 
+# The inner loop: every test except those driving Chromium or GDAL's command-line tools (markers set in conftest).
+.PHONY: test-fast
+test-fast: install-test
+	$(PY) -m pytest -m "not browser and not gdal"
+
 # ruff (lint and format) over the tree, mypy over geo/, layers/, boundaries/ (config in pyproject)
 lint: install-test
 	$(VENV)/bin/ruff check .

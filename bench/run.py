@@ -22,6 +22,7 @@ from geo.simplify import simplify_coverage, tolerance_for_zoom  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BUDGET_GZ = 600 * 1024
+BUDGET_PROVINCE_ROUND_TRIP_S = 1.0  # WGS-84 → GCJ-02 → WGS-84 of the whole province (moved here from the tests)
 
 
 def timed(fn, repeat: int = 5) -> float:
@@ -44,8 +45,17 @@ def bench_datum(province) -> dict:
     one_step = np.hypot((2 * glon - dlon - lon) * 96_000, (2 * glat - dlat - lat) * 110_574)
     iterated = datum.gcj02_to_wgs84(glon, glat)
     it_err = np.hypot((iterated[0] - lon) * 96_000, (iterated[1] - lat) * 110_574)
+
+    def round_trip() -> None:
+        gcj = datum.transform_geometry(province, datum.wgs84_to_gcj02)
+        datum.transform_geometry(gcj, datum.gcj02_to_wgs84)
+
+    trip = timed(round_trip)
     return {
         "vertices": len(coords),
+        "province_round_trip_s": round(trip, 4),
+        "province_round_trip_budget_s": BUDGET_PROVINCE_ROUND_TRIP_S,
+        "province_round_trip_within_budget": trip < BUDGET_PROVINCE_ROUND_TRIP_S,
         "vectorised_s": round(vec, 4),
         "per_point_loop_s_estimated": round(loop, 2),
         "speed-up": round(loop / vec, 1),

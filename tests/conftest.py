@@ -1,13 +1,24 @@
-"""Shared fixtures: the real catalog, the Flask app served over HTTP on a free local port, and test output."""
+"""Shared fixtures: the real catalog, the Flask app served over HTTP on a free local port, and test output.
+
+Also marks tests by what they run: `browser` for every test that uses the Chromium fixture, `gdal` for every
+test that calls GDAL's ogrinfo (tests/gdal.py), so `make test-fast` (-m "not browser and not gdal") leaves both out.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
+import inspect
 import json
-import socket
+import os
+import shutil
 import threading
+import types
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +26,65 @@ from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
+CACHE = ROOT / ".cache" / "tests"  # git-ignored; safe to delete at any time
+
+# ------------------------------------------------------------------ markers from what a test runs
+GDAL_HELPERS = frozenset({"ogrinfo", "ogr_layers", "ogr_feature_geometries"})
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Global and attribute names a code object uses, including its nested functions and lambdas."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _calls_gdal(func, module: types.ModuleType, seen: set) -> bool:
+    """Whether `func` (or a helper of its own test module that it calls) runs one of tests/gdal.py's helpers."""
+    code = getattr(func, "__code__", None)
+    if code is None or func in seen:
+        return False
+    seen.add(func)
+    names = _code_names(code)
+    if names & GDAL_HELPERS:
+        return True
+    helpers = (getattr(module, n, None) for n in names)
+    return any(
+        _calls_gdal(h, module, seen) for h in helpers if inspect.isfunction(h) and h.__module__ == module.__name__
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        func = getattr(item, "function", None)
+        module = getattr(item, "module", None)
+        if func is not None and module is not None and _calls_gdal(func, module, set()):
+            item.add_marker(pytest.mark.gdal)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tell tests/gdal.py whether the running test is marked `gdal` (it refuses to run ogrinfo otherwise)."""
+    from tests import gdal
+
+    gdal.ALLOWED = item.get_closest_marker("gdal") is not None
+
+
+# ------------------------------------------------------------------ the app over HTTP
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve a Flask app with werkzeug in a background thread on a free local port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -32,24 +102,69 @@ def catalog(app):
 @pytest.fixture(scope="session")
 def live_server(app):
     """Base URL of the real app served by werkzeug in a background thread."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
+    with serve(app) as base:
+        yield base
+
+
+# ------------------------------------------------------------------ all of China, built once per content
+CHINA_COUNTS = {"province": 34, "cities": 370, "counties": 2875}
+# Everything the build's output depends on: a change to any of these files builds it again.
+BUILD_CODE = ("boundaries/__init__.py", "boundaries/build.py", "boundaries/source.py", "geo/datum.py")
+BUILD_LIBRARIES = ("shapely", "pyogrio", "geopandas", "numpy")
+
+
+def china_build_key(wheel: Path) -> str:
+    """Content key of the all-China build: the cnmaps wheel, the build code and the libraries that write it."""
+    h = hashlib.sha256()
+    h.update(hashlib.sha256(wheel.read_bytes()).digest())
+    for rel in BUILD_CODE:
+        h.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes())
+    for lib in BUILD_LIBRARIES:
+        h.update(f"{lib}=={importlib.metadata.version(lib)}".encode())
+    import pyogrio
+    import shapely
+
+    h.update(f"GDAL {pyogrio.__gdal_version_string__} GEOS {shapely.geos_version_string}".encode())
+    return h.hexdigest()[:20]
+
+
+def _layer_counts(path: Path) -> dict[str, int]:
+    import pyogrio
+
+    return {name: pyogrio.read_info(path, layer=name)["features"] for name, _ in pyogrio.list_layers(path)}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @pytest.fixture(scope="session")
 def china_gpkg(tmp_path_factory) -> Path:
-    """All of China (2,875 counties), built from the cnmaps wheel once per test session."""
+    """All of China (2,875 counties), built from the cnmaps wheel, kept in .cache/tests/ under a content key:
+    it is built again only when the wheel, the build code or the geometry libraries change, or when the
+    cached file no longer has the digest it was stored with. The Zhejiang build test (test_boundaries.py)
+    runs the build itself every session."""
     from boundaries.build import build
+    from boundaries.source import fetch_wheel
 
-    report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
-    assert report.counts == {"province": 34, "cities": 370, "counties": 2875}
-    return report.path
+    cached = CACHE / f"china-{china_build_key(fetch_wheel())}.gpkg"
+    digest = cached.with_name(cached.name + ".sha256")
+    if not (cached.exists() and digest.exists() and digest.read_text() == _sha256(cached)):
+        report = build("all", tmp_path_factory.mktemp("china") / "china.gpkg")
+        assert report.counts == CHINA_COUNTS
+        CACHE.mkdir(parents=True, exist_ok=True)
+        for stale in CACHE.glob("china-*"):  # builds under older keys
+            stale.unlink(missing_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        shutil.copyfile(report.path, partial)
+        digest.write_text(_sha256(partial))
+        partial.replace(cached)  # atomic: a concurrent or interrupted session never sees half a file
+    assert _layer_counts(cached) == CHINA_COUNTS
+    return cached
 
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never `playwright install`

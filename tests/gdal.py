@@ -6,8 +6,13 @@ import re
 import subprocess
 from pathlib import Path
 
+# Set by tests/conftest.py before each test: whether it is marked `gdal`. `make test-fast` deselects
+# those tests, so a test that runs ogrinfo unmarked would slip GDAL into the fast loop; it fails instead.
+ALLOWED: bool | None = None
+
 
 def ogrinfo(*args: str) -> str:
+    assert ALLOWED is not False, "this test runs ogrinfo: mark it @pytest.mark.gdal (conftest marks direct calls)"
     result = subprocess.run(["ogrinfo", *args], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     return result.stdout

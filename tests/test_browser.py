@@ -441,8 +441,10 @@ def test_table_is_keyboard_navigable_and_synced_with_map(open_map):
     assert mp.js("() => document.activeElement.dataset.fid") == rows.first.get_attribute("data-fid")
     # Map → table: a click on the map selects the row.
     mp.wait_idle()
-    mp.js("() => window.kechuang.map.closePopup()")
-    mp.js("() => window.kechuang.map.setView([30.1, 120.3], 8, {animate: false})")
+    # Braces, so the calls return nothing: Leaflet's methods return the map, which Playwright would serialise.
+    mp.js(
+        "() => { window.kechuang.map.closePopup(); window.kechuang.map.setView([30.1, 120.3], 8, {animate: false}); }"
+    )
     mp.wait_idle()
     x, y = mp.point_inside(f"#map path.lyr-pilot-counties.fid-{XIAOSHAN}")
     mp.page.mouse.click(x, y)

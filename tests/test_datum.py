@@ -1,7 +1,5 @@
 """The datum transforms against published reference values, round trips and whole geometries."""
 
-import time
-
 import numpy as np
 import pytest
 import shapely
@@ -72,17 +70,20 @@ def test_offset_in_zhejiang_is_hundreds_of_metres():
     assert 300 < _metres(glon, glat, 120.15, 30.28) < 800
 
 
-def test_whole_province_converts_in_well_under_a_second(catalog):
+def test_whole_province_round_trips_vertex_for_vertex(catalog):
+    """The whole province (tens of thousands of vertices) converts as arrays and comes back to the same
+    coordinates. How fast is measured by bench/run.py (`make bench`), not asserted here."""
     province = catalog.boundaries.province.geometry.iloc[0]
-    n = shapely.get_num_coordinates(province)
-    start = time.perf_counter()
+    assert shapely.get_num_coordinates(province) > 10_000
     gcj = datum.transform_geometry(province, datum.wgs84_to_gcj02)
     back = datum.transform_geometry(gcj, datum.gcj02_to_wgs84)
-    elapsed = time.perf_counter() - start
-    assert n > 10_000
-    assert elapsed < 1.0, f"{n} vertices took {elapsed:.2f}s"
+    assert shapely.get_num_coordinates(gcj) == shapely.get_num_coordinates(province)
     a, b = shapely.get_coordinates(province), shapely.get_coordinates(back)
     assert np.abs(a - b).max() < 1e-8
+    # the vectorised path gives the same numbers as converting point by point
+    sample = shapely.get_coordinates(gcj)[::997]
+    one_by_one = np.array([datum.gcj02_to_wgs84(float(x), float(y)) for x, y in sample])
+    assert np.abs(one_by_one - b[::997]).max() < 1e-10
 
 
 def test_unknown_datum_pair_is_an_error():

@@ -77,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    catalog = get_catalog(str(settings.boundaries), str(settings.layers_dir), str(settings.seeds_dir))
+    catalog = get_catalog(
+        str(settings.boundaries), str(settings.layers_dir), str(settings.seeds_dir), settings.allow_unverified
+    )
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
 
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "basemaps": list(settings.basemaps),
             "ogc_url": request.host_url.rstrip("/") + "/ogc",
             "version": VERSION,
+            "unverified": catalog.unverified,
         }
         return render_template("index.html", config=config)
 
@@ -121,7 +124,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers")
     def api_layers():
-        return jsonify({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]})
+        return jsonify(
+            {"unverified": catalog.unverified, "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]}
+        )
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):

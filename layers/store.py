@@ -36,11 +36,14 @@ SITE_COLUMNS = [
     "city",
     "precision",
     "location_note",
+    "location_note_en",
     "designation",
     "summary",
     "summary_en",
     "summary_source",
+    "summary_source_ref",
     "facts",
+    "conflicts",
     "source",
     "sources",
     "schematic",
@@ -50,6 +53,7 @@ SITE_COLUMNS = [
     "order",
     "layout",
     "layout_source",
+    "layout_source_ref",
     "radius_m",
     "also_in",
 ]
@@ -60,7 +64,7 @@ DATUM_LABEL = "WGS-84 (EPSG:4326)"
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
-    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path) -> None:
+    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path, allow_unverified: bool = False) -> None:
         self.boundaries: Boundaries = load_boundaries(boundaries)
         self.gazetteer = Gazetteer.load(boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
@@ -68,8 +72,9 @@ class Catalog:
         def resolve(name: str):
             return self.gazetteer.resolve(name, province=PROVINCE)
 
-        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve)
+        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve, allow_unverified)
         self.data = data
+        self.unverified = data.unverified  # citations not checked against the seed texts: the page says so
         self._check_locations(problems)
         if problems.items:
             raise DataError(problems.items)
@@ -113,7 +118,7 @@ class Catalog:
             counties = self._region_frame("counties")
             rows = {p["adcode"]: p for p in self.data.pilots}
             frame = counties.loc[[a for a in counties.index if a in rows]].copy()
-            for key in ("listed_as", "programme", "programme_en", "year", "source"):
+            for key in ("listed_as", "programme", "programme_en", "year", "source", "source_ref"):
                 frame[key] = [rows[a].get(key) for a in frame.index]
             return frame
         if spec.kind == "regions":
@@ -255,7 +260,12 @@ class Catalog:
 
 
 @lru_cache(maxsize=2)
-def get_catalog(boundaries: str | None = None, layers_dir: str | None = None, seeds_dir: str | None = None) -> Catalog:
+def get_catalog(
+    boundaries: str | None = None,
+    layers_dir: str | None = None,
+    seeds_dir: str | None = None,
+    allow_unverified: bool = False,
+) -> Catalog:
     """The catalog for the configured data (built once per process)."""
     from settings import SETTINGS
 
@@ -263,4 +273,5 @@ def get_catalog(boundaries: str | None = None, layers_dir: str | None = None, se
         Path(boundaries or SETTINGS.boundaries),
         Path(layers_dir or SETTINGS.layers_dir),
         Path(seeds_dir or SETTINGS.seeds_dir),
+        allow_unverified,
     )

@@ -28,7 +28,7 @@ class Settings:
     # Empty by default: the map needs no external host.
     basemaps: tuple = field(default_factory=lambda: tuple(json.loads(_env("basemaps", "[]"))))
     # Serve data whose citations cannot be checked (seeds directory missing); the page then says so.
-    allow_unverified: bool = field(default_factory=lambda: _env("allow_unverified", "0").lower() in ("1", "true", "yes"))
+    allow_unverified: bool = field(default_factory=lambda: _env("allow_unverified", "0").lower() in ("1", "true"))
 
     def describe(self) -> dict[str, str]:
         return {f.name: str(getattr(self, f.name)) for f in fields(self)}

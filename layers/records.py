@@ -263,7 +263,8 @@ def schema_problems(rel: str, data: Any, err: ValidationError) -> list[str]:
             hint = f"; did you mean {near[0]!r}?" if near else ""
             lines.append(f"{where}: {path}: unknown key{hint}")
         elif e["type"] == "missing":
-            lines.append(f"{where}: {path}: required key is missing")
+            why = " (the record has no source)" if rest and rest[-1] == "source" else ""
+            lines.append(f"{where}: {path}: required key is missing{why}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{where}: {path}: {msg}, got {_short(e['input'])}")

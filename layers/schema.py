@@ -258,7 +258,6 @@ def json_schema() -> dict[str, Any]:
     _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://kechuang.invalid/layers/schema.json",
         "title": "科创地图 curated layer data (layers/data/**/*.yaml)",
         "description": (
             "A file in data/<layer-id>/ holds `sites` (PointFile; ZoneFile in science-city-zones; CorridorFile in "

@@ -104,6 +104,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         ["innovation-bases/2021.yaml sites #1", "facts[1].source.lines", "valid list", "'abc'"],
     ),
     (
+        "layers-dir-missing",
+        _remove("."),
+        ["the layers data directory does not exist"],
+    ),
+    (
         "layer-dir-missing",
         _remove("platforms"),
         ["platforms/", "layer directory is missing"],
@@ -120,7 +125,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ),
     (
         "corridors-file-comments-only",
-        _write("corridors/province.yaml", "# nothing here yet\n".encode()),
+        _write("corridors/province.yaml", b"# nothing here yet\n"),
         ["corridors/province.yaml", "empty or holds only comments"],
     ),
     (
@@ -145,7 +150,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ),
     (
         "zone-without-parent",
-        _edit("science-city-zones/qiantang.yaml", lambda d: d["sites"][0].pop("parent")),
+        _edit("science-city-zones/qiantang.yaml", lambda d: d["sites"][0].pop("parent") and None),
         ["science-city-zones/qiantang.yaml sites #1", "parent: required key is missing"],
     ),
     (
@@ -160,7 +165,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     ),
     (
         "citation-not-in-sources",
-        _edit("sources.yaml", lambda d: d["sources"].pop("003_7ba3bcd1ecf2bdfd.txt")),
+        _edit("sources.yaml", lambda d: d["sources"].pop("003_7ba3bcd1ecf2bdfd.txt") and None),
         ["cites 003_7ba3bcd1ecf2bdfd.txt, which is not in sources.yaml"],
     ),
 ]
@@ -246,14 +251,21 @@ def test_invalid_utf8_in_a_seed_file(pristine, tmp_path):
 
 @needs_seeds
 def test_a_citation_beyond_the_end_of_its_file(pristine, tmp_path):
-    corrupt = _set_fact("innovation-bases/2021.yaml", "yunqi-town", source={"file": "000_c6c9f80bd43acc42.txt", "lines": [9000, 9000]})
+    corrupt = _set_fact(
+        "innovation-bases/2021.yaml", "yunqi-town", source={"file": "000_c6c9f80bd43acc42.txt", "lines": [9000, 9000]}
+    )
     result = _check(_broken(pristine, tmp_path, corrupt))
     _assert_refused(result, ["yunqi-town", "cites lines [9000, 9000] but 000_c6c9f80bd43acc42.txt has 332 lines"])
 
 
 @needs_seeds
 def test_a_figure_missing_from_its_cited_lines_also_in_alternatives(pristine, tmp_path):
-    alt = {"value": 98765, "source": {"file": "000_c6c9f80bd43acc42.txt", "lines": [3, 4]}, "note": "另一来源", "note_en": "another source"}
+    alt = {
+        "value": 98765,
+        "source": {"file": "000_c6c9f80bd43acc42.txt", "lines": [3, 4]},
+        "note": "另一来源",
+        "note_en": "another source",
+    }
     corrupt = _set_fact("innovation-bases/2021.yaml", "yunqi-town", value=12345, alternatives=[alt])
     result = _check(_broken(pristine, tmp_path, corrupt))
     _assert_refused(result, ["figure 12345 does not appear", "alternatives[1]: figure 98765 does not appear"])
@@ -315,11 +327,19 @@ def test_new_keys_are_served(pristine, tmp_path):
         def region(data: dict) -> None:
             rec = data["regions"][0]
             rec["conflicts"] = [
-                {"topic": "众创空间数", "topic_en": "maker spaces", "note": "三处数字不同", "note_en": "three counts differ", "sources": [src, {"file": "001_a222a07a7ccce3a9.txt", "lines": [621, 621]}]}
+                {
+                    "topic": "众创空间数",
+                    "topic_en": "maker spaces",
+                    "note": "三处数字不同",
+                    "note_en": "three counts differ",
+                    "sources": [src, {"file": "001_a222a07a7ccce3a9.txt", "lines": [621, 621]}],
+                }
             ]
             rec["location_note_en"] = "central Shaoxing"
             fact = rec["facts"][0]
-            fact.update(status="estimate", period="2016–2020", unit_en="100m yuan", note="预计数", note_en="an estimate")
+            fact.update(
+                status="estimate", period="2016–2020", unit_en="100m yuan", note="预计数", note_en="an estimate"
+            )
 
         _edit("regions/yuecheng.yaml", region)(d)
 

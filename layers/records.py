@@ -256,7 +256,7 @@ def schema_problems(rel: str, data: Any, err: ValidationError) -> list[str]:
     for e in err.errors(include_url=False):
         label, rest = _record_label(data, e["loc"])
         where = f"{rel} {label}".strip()
-        path = _field_path(rest) or "(top level)"
+        path = _field_path(rest) or ("(the record)" if label else "(top level)")
         if e["type"] == "extra_forbidden":
             key = str(rest[-1]) if rest else ""
             near = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
@@ -266,8 +266,10 @@ def schema_problems(rel: str, data: Any, err: ValidationError) -> list[str]:
             why = " (the record has no source)" if rest and rest[-1] == "source" else ""
             lines.append(f"{where}: {path}: required key is missing{why}")
         else:
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {path}: {msg}, got {_short(e['input'])}")
+            if e["type"] == "value_error":  # our own validators say what they got
+                lines.append(f"{where}: {path}: {e['msg'].removeprefix('Value error, ')}")
+            else:
+                lines.append(f"{where}: {path}: {e['msg']}, got {_short(e['input'])}")
     return lines
 
 

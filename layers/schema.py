@@ -7,12 +7,14 @@ one record, the gazetteer or the seed texts (unique ids, parents, counties, cite
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -226,7 +228,11 @@ class SourceEntry(Record):
     title_en: str | None = None
     issuer: str | None = None
     issuer_en: str | None = None
-    date: Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY, YYYY-MM or YYYY-MM-DD")]
+    date: Annotated[
+        str,
+        Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY, YYYY-MM or YYYY-MM-DD"),
+        BeforeValidator(lambda v: v.isoformat() if isinstance(v, datetime.date) else v),  # unquoted YAML dates
+    ]
     doc_number: str | None = None
     kind: str | None = None
     kind_en: str | None = None

@@ -244,9 +244,10 @@ def test_invalid_utf8_in_a_seed_file(pristine, tmp_path):
     target = seeds / "000_c6c9f80bd43acc42.txt"
     raw = target.read_bytes()
     target.chmod(0o644)
-    target.write_bytes(raw[:50] + b"\xff\xfe" + raw[50:])
+    at = raw.index(b"\n", 40) + 1  # at the start of a line, not inside a character
+    target.write_bytes(raw[:at] + b"\xff\xfe" + raw[at:])
     result = _check(pristine, seeds)
-    _assert_refused(result, ["seed file 000_c6c9f80bd43acc42.txt", "not valid UTF-8 at byte offset 50"])
+    _assert_refused(result, ["seed file 000_c6c9f80bd43acc42.txt", f"not valid UTF-8 at byte offset {at}"])
 
 
 @needs_seeds

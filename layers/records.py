@@ -263,7 +263,7 @@ def schema_problems(rel: str, data: Any, err: ValidationError) -> list[str]:
             hint = f"; did you mean {near[0]!r}?" if near else ""
             lines.append(f"{where}: {path}: unknown key{hint}")
         elif e["type"] == "missing":
-            why = " (the record has no source)" if rest and rest[-1] == "source" else ""
+            why = " (it has no source)" if rest and rest[-1] == "source" else ""
             lines.append(f"{where}: {path}: required key is missing{why}")
         else:
             if e["type"] == "value_error":  # our own validators say what they got
@@ -285,6 +285,13 @@ def _validate(model: type[schema.Record], data: Any, rel: str, list_key: str, pr
     for item in items if isinstance(items, list) else []:
         try:
             kept.append(record_model.model_validate(item))
+            continue
+        except ValidationError as err:
+            bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        if not isinstance(item, dict):
+            continue
+        try:  # without its faulty keys, so the cross-record checks (county, location, ids) still see it
+            kept.append(record_model.model_validate({k: v for k, v in item.items() if k not in bad}))
         except ValidationError:
             continue
     return kept

@@ -359,3 +359,25 @@ def test_new_keys_are_served(pristine, tmp_path):
     site = cat.frame("innovation-bases").loc["yunqi-town"]
     assert site["facts"][0]["status"] == "reported" and site["facts"][0]["source_ref"]["file"]
     assert site["designation"]["source_ref"]["title"]
+
+
+def test_api_serves_readable_citations(http):
+    """Every citation comes as the short string and as a structured reference with the document's title."""
+    status, body = http.json("/api/layers")
+    assert status == 200 and body["unverified"] is False
+    status, profile = http.json("/api/regions/330602")
+    assert status == 200
+    fact = profile["figures"][0]
+    assert {"status", "period", "note", "note_en", "unit_en", "alternatives", "source", "source_ref"} <= set(fact)
+    ref = fact["source_ref"]
+    assert set(ref) == {"file", "lines", "title", "title_en", "doc_number", "issuer", "date"}
+    assert fact["source"] == f"{ref['file']} L{ref['lines'][0]}" + (
+        f"–{ref['lines'][1]}" if ref["lines"][1] != ref["lines"][0] else ""
+    )
+    assert ref["title"] == "绍兴市越城区科技创新发展“十四五”规划"
+    assert isinstance(profile["conflicts"], list) and profile["summary_source_refs"][0]["file"] == ref["file"]
+    _, fc = http.json("/api/layers/innovation-bases")
+    props = fc["features"][0]["properties"]
+    assert props["designation"]["source_ref"]["title"]
+    assert all(f["source_ref"]["title"] for f in props["facts"])
+    assert isinstance(props["conflicts"], list)

@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "basemaps": [b.model_dump(exclude_none=True) for b in settings.basemaps],
             "ogc_url": request.host_url.rstrip("/") + "/ogc",
             "version": VERSION,
+            "unverified": catalog.unverified,
         }
         return render_template("index.html", config=config)
 
@@ -160,7 +161,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers")
     def api_layers():
-        return jsonify({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]})
+        return jsonify(
+            {"unverified": catalog.unverified, "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]}
+        )
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a JSON list of base maps, got {'a JSON ' + kind if kind else repr(value)}")
         return value
 
+    allow_unverified: bool = Field(
+        False,
+        description="Serve data whose citations cannot be checked (seeds directory missing); the page then says so.",
+    )
+
 
 class SettingsError(ValueError):
     """The configuration is unusable; the message names every bad variable on one line."""

@@ -1,15 +1,30 @@
-"""Command line: `python -m layers check` builds every layer and lists every problem in the shipped data."""
+"""Command line: `check` builds every layer and lists every problem in the data; `schema` writes schema.json."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
-    parser.add_argument("command", choices=["check"])
-    parser.parse_args(argv)
+    parser.add_argument("command", choices=["check", "schema"])
+    parser.add_argument("-o", "--output", help="schema: where to write the JSON Schema ('-' for stdout)")
+    args = parser.parse_args(argv)
+    if args.command == "schema":
+        from .schema import json_schema_text
+
+        if args.output == "-":
+            sys.stdout.write(json_schema_text())
+        else:
+            out = Path(args.output) if args.output else SCHEMA_PATH
+            out.write_text(json_schema_text(), encoding="utf-8")
+            print(f"wrote {out}")
+        return 0
+
     from boundaries.store import BoundaryDataError
     from settings import SettingsError, load_settings
 
@@ -28,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for layer in cat.ids():
         print(f"{layer}: {len(cat.frame(layer))} features")
-    print(f"profiles: {len(cat.profiles)}; data ok")
+    note = "; UNVERIFIED: the seed texts are missing, citations were not checked" if cat.unverified else ""
+    print(f"profiles: {len(cat.profiles)}; data ok{note}")
     return 0
 
 

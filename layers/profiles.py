@@ -35,9 +35,18 @@ class Profiles:
         self._regions = regions
         written: dict[str, dict] = {}
         for rec in catalog.data.regions:  # several files may write about one region: merge them
-            mine = written.setdefault(rec["adcode"], {"facts": []})
+            mine = written.setdefault(rec["adcode"], {"facts": [], "conflicts": [], "summary_source_refs": []})
             mine["facts"] = mine["facts"] + rec["facts"]
-            for key, glue in (("summary", ""), ("summary_en", " "), ("summary_source", "; ")):
+            mine["conflicts"] = mine["conflicts"] + rec["conflicts"]
+            if rec.get("summary_source_ref"):
+                mine["summary_source_refs"] = [*mine["summary_source_refs"], rec["summary_source_ref"]]
+            for key, glue in (
+                ("summary", ""),
+                ("summary_en", " "),
+                ("summary_source", "; "),
+                ("location_note", " "),
+                ("location_note_en", " "),
+            ):
                 parts = [p for p in (mine.get(key), rec.get(key)) if p]
                 mine[key] = glue.join(parts) or None
         pilots = {p["adcode"]: p for p in catalog.data.pilots}
@@ -66,6 +75,7 @@ class Profiles:
                         "programme_en": p.get("programme_en"),
                         "year": p["year"],
                         "source": p["source"],
+                        "source_ref": p.get("source_ref"),
                         "listed_as": p["listed_as"],
                     }
                 )
@@ -86,6 +96,10 @@ class Profiles:
                 "summary": text.get("summary"),
                 "summary_en": text.get("summary_en"),
                 "summary_source": text.get("summary_source") or None,
+                "summary_source_refs": text.get("summary_source_refs", []),
+                "conflicts": text.get("conflicts", []),
+                "location_note": text.get("location_note"),
+                "location_note_en": text.get("location_note_en"),
                 "sites": {
                     layer: sorted(items, key=lambda s: s["name"])
                     for layer, items in sorted(inside.get(row.adcode, {}).items())

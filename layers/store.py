@@ -39,11 +39,14 @@ SITE_COLUMNS = [
     "city",
     "precision",
     "location_note",
+    "location_note_en",
     "designation",
     "summary",
     "summary_en",
     "summary_source",
+    "summary_source_ref",
     "facts",
+    "conflicts",
     "source",
     "sources",
     "schematic",
@@ -53,6 +56,7 @@ SITE_COLUMNS = [
     "order",
     "layout",
     "layout_source",
+    "layout_source_ref",
     "radius_m",
     "also_in",
 ]
@@ -63,7 +67,7 @@ DATUM_LABEL = "WGS-84 (EPSG:4326)"
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
-    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path) -> None:
+    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path, allow_unverified: bool = False) -> None:
         """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
         self.gazetteer = Gazetteer.of(self.boundaries)
@@ -72,8 +76,9 @@ class Catalog:
         def resolve(name: str):
             return self.gazetteer.resolve(name, province=PROVINCE)
 
-        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve)
+        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve, allow_unverified)
         self.data = data
+        self.unverified = data.unverified  # citations not checked against the seed texts: the page says so
         self._check_locations(problems)
         if problems.items:
             raise DataError(problems.items)
@@ -87,7 +92,7 @@ class Catalog:
     @classmethod
     def from_settings(cls, settings: Settings) -> Catalog:
         """The catalog of the configured data; the app (or CLI) that builds it keeps it."""
-        return cls(settings.boundaries, settings.layers_dir, settings.seeds_dir)
+        return cls(settings.boundaries, settings.layers_dir, settings.seeds_dir, settings.allow_unverified)
 
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
@@ -122,7 +127,7 @@ class Catalog:
             counties = self._region_frame("counties")
             rows = {p["adcode"]: p for p in self.data.pilots}
             frame = counties.loc[[a for a in counties.index if a in rows]].copy()
-            for key in ("listed_as", "programme", "programme_en", "year", "source"):
+            for key in ("listed_as", "programme", "programme_en", "year", "source", "source_ref"):
                 frame[key] = [rows[a].get(key) for a in frame.index]
             return frame
         if spec.kind == "regions":

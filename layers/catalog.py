@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 # The date of the curated layer data (layers/data): bump it with every change to those files
 # (a test compares it with the git history).
-DATA_DATE = "2026-11-24"
+DATA_DATE = "2026-12-02"
 PROVINCE = "浙江省"  # names in the curated data are resolved within this province
 
 GROUPS: dict[str, tuple[str, str]] = {

@@ -20,6 +20,7 @@ from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
 from layers import get_catalog
 from layers.search import search
+from layers.styles import print_style, style_table
 from settings import SETTINGS, Settings
 
 log = logging.getLogger("kechuang")
@@ -119,9 +120,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     def healthz():
         return jsonify({"status": "ok"})
 
+    styles = app.config["KECHUANG_STYLES"] = style_table()  # the one table: web map, printed map, HTML export
+
     @app.get("/api/layers")
     def api_layers():
-        return jsonify({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]})
+        return jsonify({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()], "styles": styles})
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
@@ -153,7 +156,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _export_layer(layer_id: str, background: bool = False) -> export.ExportLayer:
         spec = catalog.spec(layer_id)
         return export.ExportLayer(
-            layer_id, spec.title, catalog.frame(layer_id), catalog.metadata(layer_id), spec.style, background
+            layer_id,
+            spec.title,
+            catalog.frame(layer_id),
+            catalog.metadata(layer_id),
+            print_style(styles, layer_id),
+            background,
         )
 
     @app.get("/export/<filename>")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .styles import layer_style
+
 # The date of the curated layer data (layers/data): bump it with every change to those files
 # (a test compares it with the git history).
 DATA_DATE = "2026-11-24"
@@ -44,7 +46,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "省级行政区边界（高德，WGS-84）",
         True,
         boundary_layer="province",
-        style={"color": "#333333", "weight": 2.5, "fill": None},
+        style=layer_style("province"),
     ),
     LayerSpec(
         "cities",
@@ -56,7 +58,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "11个设区市边界",
         True,
         boundary_layer="cities",
-        style={"color": "#555555", "weight": 1.6, "fill": None},
+        style=layer_style("cities"),
     ),
     LayerSpec(
         "counties",
@@ -68,7 +70,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "90个县级行政区边界",
         True,
         boundary_layer="counties",
-        style={"color": "#8a8a8a", "weight": 0.8, "fill": "#f4f1ea"},
+        style=layer_style("counties"),
     ),
     LayerSpec(
         "pilot-counties",
@@ -80,7 +82,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "2021“科创中国”浙江省级试点县（市、区），按名单与县界关联",
         True,
         boundary_layer="counties",
-        style={"color": "#c0392b", "weight": 2, "fill": "#e74c3c"},
+        style=layer_style("pilot-counties"),
     ),
     LayerSpec(
         "innovation-bases",
@@ -91,7 +93,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "2021“科创中国”浙江创新基地",
         True,
-        style={"color": "#8e44ad", "symbol": "star"},
+        style=layer_style("innovation-bases"),
     ),
     LayerSpec(
         "science-cities",
@@ -102,7 +104,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "材料中提到的浙江科技城、科学城",
         True,
-        style={"color": "#1f77b4", "symbol": "hexagon"},
+        style=layer_style("science-cities"),
     ),
     LayerSpec(
         "science-city-zones",
@@ -114,7 +116,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "科技城的核心区、功能区与园区（示意范围）",
         False,
         schematic=True,
-        style={"color": "#1f77b4", "dash": "6 4", "fill": "#aec7e8"},
+        style=layer_style("science-city-zones"),
     ),
     LayerSpec(
         "high-tech-zones",
@@ -125,7 +127,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "国家级与省级高新技术产业开发区",
         True,
-        style={"color": "#d35400", "symbol": "diamond"},
+        style=layer_style("high-tech-zones"),
     ),
     LayerSpec(
         "corridors",
@@ -137,7 +139,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "科创大走廊（示意走向）",
         False,
         schematic=True,
-        style={"color": "#16a085", "dash": "10 6", "weight": 4},
+        style=layer_style("corridors"),
     ),
     LayerSpec(
         "platforms",
@@ -148,7 +150,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "万亩千亿平台、产业创新服务综合体、特色小镇、园区等",
         False,
-        style={"color": "#2c7a2c", "symbol": "square"},
+        style=layer_style("platforms"),
     ),
 )
 

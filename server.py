@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import mimetypes
 import sys
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -24,6 +25,8 @@ from layers.styles import print_style, style_table
 from settings import SETTINGS, Settings
 
 log = logging.getLogger("kechuang")
+# Browsers refuse ES modules served with a non-JavaScript type; some systems' tables say text/plain.
+mimetypes.add_type("text/javascript", ".js")
 VERSION = "0.1.0"
 
 

@@ -16,6 +16,7 @@ class LayerStyle(TypedDict, total=False):
     fill: str | None  # fill colour; None: no fill
     fill_opacity: float  # fill opacity on the web map without a tile base map
     fill_opacity_tiles: float  # fill opacity over a tile base map (default: fill_opacity)
+    hover_fill: str  # fill colour under the pointer when there is no tile base map
     opacity: float  # outline opacity
     dash: str  # SVG dash array
     symbol: str  # point layers: the layer's own symbol (a key of SYMBOLS)
@@ -101,6 +102,7 @@ LAYERS: dict[str, LayerStyle] = {
         "fill": "#f4f1ea",
         "fill_opacity": 0.92,
         "fill_opacity_tiles": 0.08,
+        "hover_fill": "#fff6d6",
         "opacity": 0.95,
     },
     "pilot-counties": {"color": "#c0392b", "weight": 2, "fill": "#e74c3c", "fill_opacity": 0.42, "opacity": 1},
@@ -128,7 +130,8 @@ LABELS: dict[str, dict[str, Any]] = {
 # Styles that belong to no layer: the selection and hover highlights, the land under everything.
 STATES: dict[str, Any] = {
     "selected": {"color": "#0b57d0", "weight_add": 2.4, "size": 28},
-    "hover": {"weight_add": 1.6, "fill_opacity_add": 0.18, "land_fill": "#fff6d6"},
+    "hover": {"weight_add": 1.6, "fill_opacity_add": 0.18},
+    "symbol_stroke": {"outline": "#ffffff", "solid_width": 1.6, "hollow_width": 3},
     "land": {"fill": "#f4f1ea"},
     "schematic_dash": "6 4",
     "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},

@@ -69,6 +69,8 @@ SYMBOLS: dict[str, SymbolShape] = {
 KINDS: dict[str, KindStyle] = {
     "innovation-base": {"symbol": "star", "hollow": False, "size": 19},
     "science-city": {"symbol": "hexagon", "hollow": False, "size": 22},
+    "science-city-zone": {"symbol": "circle", "hollow": False, "size": 19},
+    "corridor": {"symbol": "circle", "hollow": False, "size": 19},
     "high-tech-zone": {"symbol": "diamond", "hollow": False, "size": 19},
     "national-high-tech-zone": {"symbol": "diamond", "hollow": False, "size": 22},
     "provincial-high-tech-zone": {"symbol": "diamond", "hollow": True, "size": 19},

@@ -132,7 +132,8 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
         for value in dict.fromkeys(column.tolist()):
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             part = replace(layer, frame=sub, style={**style, **values.get(value, {})})
-            first = first or _draw(ax, part, zorder)
+            drawn = _draw(ax, part, zorder)
+            first = first or drawn
         return first
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")

@@ -385,7 +385,7 @@ def test_copied_url_restores_view_layers_and_selection(open_map, layers):
 
 def test_english_toggle_changes_all_ui_text(open_map, layers):
     mp = open_map()
-    strings = mp.js("() => window.I18N.STRINGS")
+    strings = mp.js("() => window.kechuang.I18N.STRINGS")
     assert set(strings["zh"]) == set(strings["en"]), "both languages cover the same strings"
     title = mp.page.locator('[data-testid="app-title"]')
     assert title.inner_text() == "科创地图"

@@ -118,6 +118,6 @@ async function start() {
 window.kechuang = {
   get map() { return ctx.map; },
   get busy() { return busy(); },
-  state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs,
+  state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs, I18N,
 };
 start();

@@ -123,7 +123,7 @@ LAYERS: dict[str, LayerStyle] = {
     "platforms": {"color": "#2c7a2c", "symbol": "square", "kind": "platform", "kind_styled": True},
 }
 
-# Which labels show at which zoom (web map), and the label text size on printed maps.
+# Which region labels the web map shows from which zoom, and from which field and layers.
 LABELS: dict[str, dict[str, Any]] = {
     "cities": {"min_zoom": 7, "field": "name"},
     "counties": {"min_zoom": 9, "field": "name", "layers": ["counties", "pilot-counties"]},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import mimetypes
 import re
 import sys
 import unicodedata
@@ -29,12 +30,15 @@ from geo.select import select_layers
 from layers import Catalog
 from layers.ogc_provider import CatalogProvider
 from layers.search import search
+from layers.styles import print_style, style_table
 from settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from geopandas import GeoDataFrame
 
 log = logging.getLogger("kechuang")
+# Browsers refuse ES modules served with a non-JavaScript type; some systems' tables say text/plain.
+mimetypes.add_type("text/javascript", ".js")
 VERSION = "0.1.0"
 
 
@@ -159,10 +163,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     def healthz():
         return jsonify({"status": "ok"})
 
+    styles = app.config["KECHUANG_STYLES"] = style_table()  # the one table: web map, printed map, HTML export
+
     @app.get("/api/layers")
     def api_layers():
         return jsonify(
-            {"unverified": catalog.unverified, "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]}
+            {
+                "unverified": catalog.unverified,
+                "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
+                "styles": styles,
+            }
         )
 
     @app.get("/api/layers/<layer_id>")
@@ -201,7 +211,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             spec.title,
             catalog.frame(layer_id) if frame is None else frame,
             catalog.metadata(layer_id),
-            spec.style,
+            print_style(styles, layer_id),
             background,
         )
 

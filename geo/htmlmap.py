@@ -80,16 +80,24 @@ def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path) -> by
         fill = style.get("fill")
         weight = float(style.get("weight", 1 if layer.background else 2))
         dash = style.get("dash")
+        classes = style.get("classes") or {}  # features styled by a column (e.g. zones by role)
 
         def style_fn(
-            _feature: dict, color: str = color, fill: Any = fill, weight: float = weight, dash: Any = dash
+            feature: dict,
+            color: str = color,
+            fill: Any = fill,
+            weight: float = weight,
+            dash: Any = dash,
+            classes: dict = classes,
         ) -> dict:
+            value = (feature.get("properties") or {}).get(classes.get("field", ""))
+            over = (classes.get("values") or {}).get(value, {}) if isinstance(value, str) else {}
             return {
-                "color": color,
-                "weight": weight,
-                "fillColor": fill or color,
-                "fillOpacity": 0.35 if fill else 0.0,
-                "dashArray": dash,
+                "color": over.get("color", color),
+                "weight": over.get("weight", weight),
+                "fillColor": over.get("fill") or fill or color,
+                "fillOpacity": over.get("alpha", 0.35 if fill else 0.0),
+                "dashArray": over.get("dash", dash),
             }
 
         fields = _popup_fields(flat)

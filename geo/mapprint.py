@@ -11,7 +11,7 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ MAX_LABELS = 80
 
 @dataclass(frozen=True)
 class MapLayer:
-    """A frame to draw. `style`: color, fill, weight, dash, symbol, alpha; `label`: legend text."""
+    """A frame to draw. `style`: color, fill, weight, dash, symbol, marker, hollow, alpha, and optional
+    `classes: {"field": column, "values": {value: style overrides}}` (features styled by a column); `label`:
+    legend text."""
 
     frame: GeoDataFrame
     label: str
@@ -122,6 +124,17 @@ def _families(frame: GeoDataFrame) -> set[str]:
 
 def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
     style = dict(layer.style)
+    classes = style.pop("classes", None)
+    if classes and classes.get("field") in layer.frame.columns:
+        first: Any = None
+        values = classes.get("values") or {}
+        column = layer.frame[classes["field"]]
+        for value in dict.fromkeys(column.tolist()):
+            sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
+            part = replace(layer, frame=sub, style={**style, **values.get(value, {})})
+            drawn = _draw(ax, part, zorder)
+            first = first or drawn
+        return first
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")
     weight = float(style.get("weight", 0.6 if layer.background else 1.2))
@@ -147,8 +160,9 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
         handle = Line2D([], [], color=color, linewidth=max(weight, 1.0), linestyle=linestyle)
     if "Point" in fams:
         pts = frame[frame.geometry.geom_type.isin(["Point", "MultiPoint"])]
-        marker = MARKERS.get(str(style.get("symbol", "circle")), "o")
+        marker = style.get("marker") or MARKERS.get(str(style.get("symbol", "circle")), "o")
         size = 14 if marker == "*" else 9
+        face, edge = ("white", color) if style.get("hollow") else (color, "white")
         xy = shapely.get_coordinates(pts.geometry.values)
         ax.plot(
             xy[:, 0],
@@ -156,13 +170,13 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
             linestyle="none",
             marker=marker,
             markersize=size,
-            markerfacecolor=color,
-            markeredgecolor="white",
-            markeredgewidth=0.8,
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markeredgewidth=1.4 if style.get("hollow") else 0.8,
             zorder=zorder + 2,
         )
         handle = Line2D(
-            [], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color, markeredgecolor="white"
+            [], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=face, markeredgecolor=edge
         )
     return handle
 

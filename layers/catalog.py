@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .styles import LayerStyle, layer_style
+
 # The date of the curated layer data (layers/data): bump it with every change to those files
 # (a test compares it with the git history).
 DATA_DATE = "2026-12-02"
@@ -30,7 +32,7 @@ class LayerSpec:
     default_visible: bool = False
     schematic: bool = False
     boundary_layer: str | None = None  # regions: which boundary layer it comes from
-    style: dict = field(default_factory=dict)
+    style: LayerStyle = field(default_factory=lambda: LayerStyle())
     # The context layer drawn under this one on a printed map (PNG/PDF) unless the request names one
     # with `over=`; None draws none. Sites sit on the cities; each region layer on the level above it.
     print_over: str | None = "cities"
@@ -48,7 +50,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         True,
         print_over=None,
         boundary_layer="province",
-        style={"color": "#333333", "weight": 2.5, "fill": None},
+        style=layer_style("province"),
     ),
     LayerSpec(
         "cities",
@@ -61,7 +63,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         True,
         print_over="province",
         boundary_layer="cities",
-        style={"color": "#555555", "weight": 1.6, "fill": None},
+        style=layer_style("cities"),
     ),
     LayerSpec(
         "counties",
@@ -74,7 +76,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         True,
         print_over="cities",
         boundary_layer="counties",
-        style={"color": "#8a8a8a", "weight": 0.8, "fill": "#f4f1ea"},
+        style=layer_style("counties"),
     ),
     LayerSpec(
         "pilot-counties",
@@ -87,7 +89,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         True,
         print_over="counties",
         boundary_layer="counties",
-        style={"color": "#c0392b", "weight": 2, "fill": "#e74c3c"},
+        style=layer_style("pilot-counties"),
     ),
     LayerSpec(
         "innovation-bases",
@@ -98,7 +100,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "2021“科创中国”浙江创新基地",
         True,
-        style={"color": "#8e44ad", "symbol": "star"},
+        style=layer_style("innovation-bases"),
     ),
     LayerSpec(
         "science-cities",
@@ -109,7 +111,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "材料中提到的浙江科技城、科学城",
         True,
-        style={"color": "#1f77b4", "symbol": "hexagon"},
+        style=layer_style("science-cities"),
     ),
     LayerSpec(
         "science-city-zones",
@@ -121,7 +123,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "科技城的核心区、功能区与园区（示意范围）",
         False,
         schematic=True,
-        style={"color": "#1f77b4", "dash": "6 4", "fill": "#aec7e8"},
+        style=layer_style("science-city-zones"),
     ),
     LayerSpec(
         "high-tech-zones",
@@ -132,7 +134,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "国家级与省级高新技术产业开发区",
         True,
-        style={"color": "#d35400", "symbol": "diamond"},
+        style=layer_style("high-tech-zones"),
     ),
     LayerSpec(
         "corridors",
@@ -144,7 +146,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "科创大走廊（示意走向）",
         False,
         schematic=True,
-        style={"color": "#16a085", "dash": "10 6", "weight": 4},
+        style=layer_style("corridors"),
     ),
     LayerSpec(
         "platforms",
@@ -155,7 +157,7 @@ CATALOG: tuple[LayerSpec, ...] = (
         "Point",
         "万亩千亿平台、产业创新服务综合体、特色小镇、园区等",
         False,
-        style={"color": "#2c7a2c", "symbol": "square"},
+        style=layer_style("platforms"),
     ),
 )
 

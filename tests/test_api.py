@@ -140,7 +140,13 @@ def test_english_names_for_regions(http):
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/static/vendor/leaflet-1.9.4/leaflet.js", "/static/app/map.js", "/api/regions/330109", "/ogc/collections"],
+    [
+        "/",
+        "/static/vendor/leaflet-1.9.4/leaflet.js",
+        "/static/app/js/popups.js",
+        "/api/regions/330109",
+        "/ogc/collections",
+    ],
 )
 def test_compressible_answers_are_gzipped_and_revalidate(http, path):
     status, headers, body = http.get(path, {"Accept-Encoding": "gzip"})
@@ -158,3 +164,39 @@ def test_one_mistake_one_error_text_across_routes(http):
     download = http.error("/export/counties.geojson?ids=330109,999999")
     assert api == download and api[0] == 404 and "999999" in api[1] and "330109" not in api[1]
     assert http.error("/api/layers/counties?bbox=10,10,5,5") == http.error("/export/counties.geojson?bbox=10,10,5,5")
+
+
+def test_one_style_table_served_and_used_for_printing(app, http):
+    """The table /api/layers serves is the one the server prints and exports with, and the layers' own styles."""
+    from layers.styles import print_style, style_table
+
+    _, body = http.json("/api/layers")
+    served = body["styles"]
+    assert served == app.config["KECHUANG_STYLES"] == style_table()
+    assert set(served) == {"layers", "kinds", "roles", "symbols", "labels", "states"}
+    for layer in body["layers"]:
+        assert layer["style"] == served["layers"][layer["id"]], layer["id"]
+        printed = print_style(app.config["KECHUANG_STYLES"], layer["id"])
+        assert {k: printed[k] for k in layer["style"]} == layer["style"]
+    # Zones print by role and sites by kind, with the served colours and symbols.
+    zones = print_style(served, "science-city-zones")["classes"]
+    assert zones["field"] == "role"
+    assert {r: (v["color"], v["fill"], v["dash"]) for r, v in zones["values"].items()} == {
+        r: (v["color"], v["fill"], v["dash"]) for r, v in served["roles"].items()
+    }
+    assert set(served["roles"]) == {"core", "zone", "park", "block", "axis", "node"}
+    sites = print_style(served, "high-tech-zones")["classes"]
+    assert sites["field"] == "kind"
+    for kind, v in sites["values"].items():
+        assert v["marker"] == served["symbols"][served["kinds"][kind]["symbol"]]["marker"]
+        assert v["hollow"] == served["kinds"][kind]["hollow"]
+    from layers.catalog import KINDS
+
+    assert set(served["kinds"]) == KINDS
+    assert served["labels"]["cities"]["min_zoom"] < served["labels"]["counties"]["min_zoom"]
+
+
+def test_js_modules_are_served_as_javascript(http):
+    status, headers, _ = http.get("/static/app/js/main.js")
+    assert status == 200
+    assert headers["Content-Type"].split(";")[0] in ("text/javascript", "application/javascript")

@@ -385,7 +385,7 @@ def test_copied_url_restores_view_layers_and_selection(open_map, layers):
 
 def test_english_toggle_changes_all_ui_text(open_map, layers):
     mp = open_map()
-    strings = mp.js("() => window.I18N.STRINGS")
+    strings = mp.js("() => window.kechuang.I18N.STRINGS")
     assert set(strings["zh"]) == set(strings["en"]), "both languages cover the same strings"
     title = mp.page.locator('[data-testid="app-title"]')
     assert title.inner_text() == "科创地图"
@@ -596,3 +596,62 @@ def test_phone_sized_screen(open_map, output_dir):
     mp.wait_popup_text(name)
     mp.page.screenshot(path=str(output_dir / "map-phone.png"))
     assert mp.console_errors == [] and mp.page_errors == []
+
+
+def test_web_map_draws_from_the_served_style_table(open_map, live_server):
+    """Rendered SVG colours of a zone of each role and a marker of each kind are the table's values."""
+    table = api(live_server, "/api/layers")["styles"]
+    mp = open_map("l=science-city-zones,science-cities,high-tech-zones,innovation-bases,platforms")
+    drawn = mp.js("""() => { const out = {};
+        window.kechuang.store.get('science-city-zones').group.eachLayer((l) => {
+            const p = l.getElement();
+            out[l.feature.properties.role] = [p.getAttribute('stroke'), p.getAttribute('fill'), p.getAttribute('stroke-dasharray')];
+        });
+        return out; }""")
+    assert len(drawn) >= 3, drawn  # the data has zones of several roles
+    for role, (stroke, fill, dash) in drawn.items():
+        want = table["roles"].get(role, table["roles"]["zone"])
+        assert (stroke, fill, dash) == (want["color"], want["fill"], want["dash"]), role
+    # Roles the data does not use yet: the styling module gives the table's values too.
+    styled = mp.js(
+        """async (roles) => { const m = await import('/static/app/js/styles.js');
+        return Object.fromEntries(roles.map((r) => { const s = m.styleFor('science-city-zones', {properties: {role: r}}, {});
+            return [r, [s.color, s.fillColor, s.dashArray]]; })); }""",
+        list(table["roles"]),
+    )
+    assert styled == {r: [v["color"], v["fill"], v["dash"]] for r, v in table["roles"].items()}
+    markers = mp.js("""() => [...document.querySelectorAll('#map .site-icon')].map((e) => {
+        const cls = [...e.classList], sym = e.querySelector('svg.sym'), shape = sym.firstElementChild;
+        return {layer: cls.find((c) => c.startsWith('lyr-')).slice(4), kind: cls.find((c) => c.startsWith('kind-')).slice(5),
+                symbol: [...sym.classList].find((c) => c.startsWith('sym-')).slice(4),
+                fill: shape.getAttribute('fill'), stroke: shape.getAttribute('stroke'), size: +sym.getAttribute('width')}; })""")
+    kinds = {m["kind"] for m in markers}
+    assert len(kinds) >= 4, kinds
+    outline = table["states"]["symbol_stroke"]["outline"]
+    for m in markers:
+        k, colour = table["kinds"][m["kind"]], table["layers"][m["layer"]]["color"]
+        assert m["symbol"] == k["symbol"], m
+        assert (m["fill"], m["stroke"]) == ((outline, colour) if k["hollow"] else (colour, outline)), m
+        assert m["size"] == k["size"], m
+
+
+def test_js_datum_matches_python(open_map):
+    """static/app/js/datum.js gives geo/datum.py's numbers (1e-9 degrees) both ways on a grid over China."""
+    import numpy as np
+
+    from geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
+
+    lons, lats = np.meshgrid(np.linspace(73.0, 135.0, 12), np.linspace(3.0, 53.0, 11))
+    lons, lats = lons.ravel(), lats.ravel()
+    mp = open_map()
+    js = mp.js(
+        """async ([lons, lats]) => { const d = await import('/static/app/js/datum.js');
+        return lons.map((lon, i) => [d.wgsToGcj(lats[i], lon), d.gcjToWgs(lats[i], lon)]); }""",
+        [lons.tolist(), lats.tolist()],
+    )
+    fwd_lon, fwd_lat = wgs84_to_gcj02(lons, lats)
+    inv_lon, inv_lat = gcj02_to_wgs84(lons, lats)
+    got = np.array(js)  # [n, 2 (fwd, inv), 2 (lat, lon)]
+    assert np.abs(got[:, 0, 0] - fwd_lat).max() < 1e-9 and np.abs(got[:, 0, 1] - fwd_lon).max() < 1e-9
+    assert np.abs(got[:, 1, 0] - inv_lat).max() < 1e-9 and np.abs(got[:, 1, 1] - inv_lon).max() < 1e-9
+    assert np.abs(fwd_lon - lons).max() > 1e-3  # the grid is inside the shifted extent

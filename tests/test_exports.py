@@ -452,3 +452,19 @@ def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
         assert page.evaluate("() => window.pwned") is None
     finally:
         page.close()
+
+
+def test_printed_map_draws_zone_roles_in_the_table_colours(http, app):
+    """Each role the zones use shows on the printed map in that role's outline colour from the style table."""
+    from PIL import Image
+
+    status, _, body = http.get("/export/science-city-zones.png")
+    assert status == 200
+    pixels = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(int)
+    roles = app.config["KECHUANG_STYLES"]["roles"]
+    _, fc = http.json("/api/layers/science-city-zones")
+    used = {f["properties"]["role"] for f in fc["features"] if f["properties"].get("role")}
+    assert len(used) >= 3, used
+    for role in used:
+        rgb = np.array([int(roles[role]["color"][i : i + 2], 16) for i in (1, 3, 5)])
+        assert (np.abs(pixels - rgb).sum(axis=2) < 12).sum() > 100, f"no {role} outline ({roles[role]['color']})"

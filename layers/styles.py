@@ -1,0 +1,189 @@
+"""The one style table: every colour, symbol, dash, weight, fill and label rule the maps are drawn with.
+
+The web map (served with /api/layers), the printed map and the HTML export all read it from here.
+Colours are CSS hex strings, dashes SVG dash arrays ("6 4"), weights CSS pixels, opacities 0..1.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, TypedDict
+
+
+class LayerStyle(TypedDict, total=False):
+    color: str  # outline / line / symbol colour
+    weight: float  # outline or line width
+    fill: str | None  # fill colour; None: no fill
+    fill_opacity: float  # fill opacity on the web map without a tile base map
+    fill_opacity_tiles: float  # fill opacity over a tile base map (default: fill_opacity)
+    hover_fill: str  # fill colour under the pointer when there is no tile base map
+    opacity: float  # outline opacity
+    dash: str  # SVG dash array
+    symbol: str  # point layers: the layer's own symbol (a key of SYMBOLS)
+    kind: str  # point layers: the site kind the layer's legend swatch shows
+    role_styled: bool  # polygons styled per feature by their `role` (ROLES)
+    kind_styled: bool  # points drawn per feature with their `kind`'s symbol (KINDS)
+
+
+class KindStyle(TypedDict):
+    symbol: str  # a key of SYMBOLS
+    hollow: bool  # outline only (white inside)
+    size: int  # marker size in CSS pixels
+
+
+class RoleStyle(TypedDict):
+    color: str
+    fill: str
+    fill_opacity: float
+    dash: str
+    weight: float
+
+
+class SymbolShape(TypedDict):
+    svg: str  # SVG element drawn in a 20×20 box
+    attrs: dict[str, float | str]
+    marker: str  # matplotlib marker for printed maps
+
+
+# Shapes of point symbols: an SVG element in a 0..20 box (web) and the nearest matplotlib marker (print).
+SYMBOLS: dict[str, SymbolShape] = {
+    "circle": {"svg": "circle", "attrs": {"cx": 10, "cy": 10, "r": 6.5}, "marker": "o"},
+    "square": {"svg": "rect", "attrs": {"x": 4, "y": 4, "width": 12, "height": 12, "rx": 1}, "marker": "s"},
+    "diamond": {"svg": "polygon", "attrs": {"points": "10,1.5 18.5,10 10,18.5 1.5,10"}, "marker": "D"},
+    "star": {
+        "svg": "polygon",
+        "attrs": {"points": "10,1 12.6,7.2 19.2,7.6 14.1,11.8 15.8,18.3 10,14.7 4.2,18.3 5.9,11.8 0.8,7.6 7.4,7.2"},
+        "marker": "*",
+    },
+    "hexagon": {
+        "svg": "polygon",
+        "attrs": {"points": "10,1.5 17.5,5.8 17.5,14.2 10,18.5 2.5,14.2 2.5,5.8"},
+        "marker": "h",
+    },
+    "triangle": {"svg": "polygon", "attrs": {"points": "10,2 18.5,17 1.5,17"}, "marker": "^"},
+    "triangle-down": {"svg": "polygon", "attrs": {"points": "1.5,3 18.5,3 10,18"}, "marker": "v"},
+    "pentagon": {"svg": "polygon", "attrs": {"points": "10,1.8 18.3,7.8 15.1,17.6 4.9,17.6 1.7,7.8"}, "marker": "p"},
+}
+
+# Symbol per site kind (layers/catalog.py KINDS); the layer gives the colour.
+KINDS: dict[str, KindStyle] = {
+    "innovation-base": {"symbol": "star", "hollow": False, "size": 19},
+    "science-city": {"symbol": "hexagon", "hollow": False, "size": 22},
+    "science-city-zone": {"symbol": "circle", "hollow": False, "size": 19},
+    "corridor": {"symbol": "circle", "hollow": False, "size": 19},
+    "high-tech-zone": {"symbol": "diamond", "hollow": False, "size": 19},
+    "national-high-tech-zone": {"symbol": "diamond", "hollow": False, "size": 22},
+    "provincial-high-tech-zone": {"symbol": "diamond", "hollow": True, "size": 19},
+    "platform": {"symbol": "square", "hollow": False, "size": 19},
+    "service-complex": {"symbol": "triangle", "hollow": False, "size": 19},
+    "characteristic-town": {"symbol": "circle", "hollow": False, "size": 19},
+    "park": {"symbol": "square", "hollow": True, "size": 19},
+    "new-area": {"symbol": "pentagon", "hollow": False, "size": 19},
+    "cbd": {"symbol": "triangle-down", "hollow": False, "size": 19},
+    "pilot-county": {"symbol": "circle", "hollow": True, "size": 19},
+    "other": {"symbol": "circle", "hollow": True, "size": 19},
+}
+
+# Zones of a science-city layout by their role (layers/catalog.py ROLES).
+ROLES: dict[str, RoleStyle] = {
+    "core": {"color": "#08306b", "fill": "#2166ac", "fill_opacity": 0.38, "dash": "6 3", "weight": 2.6},
+    "zone": {"color": "#1f77b4", "fill": "#6baed6", "fill_opacity": 0.24, "dash": "6 4", "weight": 1.8},
+    "park": {"color": "#0e7c86", "fill": "#7fd1c8", "fill_opacity": 0.22, "dash": "2 4", "weight": 1.8},
+    "block": {"color": "#6a3d9a", "fill": "#cab2d6", "fill_opacity": 0.26, "dash": "8 3 2 3", "weight": 1.8},
+    "axis": {"color": "#b15928", "fill": "#fdbf6f", "fill_opacity": 0.2, "dash": "10 4", "weight": 1.8},
+    "node": {"color": "#33a02c", "fill": "#b2df8a", "fill_opacity": 0.25, "dash": "3 3", "weight": 1.8},
+}
+
+# Each layer's own style (served as the layer's `style` in /api/layers).
+LAYERS: dict[str, LayerStyle] = {
+    "province": {"color": "#333333", "weight": 2.5, "fill": None, "opacity": 0.9},
+    "cities": {"color": "#555555", "weight": 1.6, "fill": None, "opacity": 0.9},
+    "counties": {
+        "color": "#8a8a8a",
+        "weight": 0.8,
+        "fill": "#f4f1ea",
+        "fill_opacity": 0.92,
+        "fill_opacity_tiles": 0.08,
+        "hover_fill": "#fff6d6",
+        "opacity": 0.95,
+    },
+    "pilot-counties": {"color": "#c0392b", "weight": 2, "fill": "#e74c3c", "fill_opacity": 0.42, "opacity": 1},
+    "innovation-bases": {"color": "#8e44ad", "symbol": "star", "kind": "innovation-base", "kind_styled": True},
+    "science-cities": {"color": "#1f77b4", "symbol": "hexagon", "kind": "science-city", "kind_styled": True},
+    "science-city-zones": {
+        "color": "#1f77b4",
+        "dash": "6 4",
+        "fill": "#aec7e8",
+        "fill_opacity": 0.24,
+        "weight": 1.8,
+        "role_styled": True,
+    },
+    "high-tech-zones": {"color": "#d35400", "symbol": "diamond", "kind": "high-tech-zone", "kind_styled": True},
+    "corridors": {"color": "#16a085", "dash": "10 6", "weight": 4, "fill": None, "opacity": 0.9},
+    "platforms": {"color": "#2c7a2c", "symbol": "square", "kind": "platform", "kind_styled": True},
+}
+
+# Which region labels the web map shows from which zoom, and from which field and layers.
+LABELS: dict[str, dict[str, Any]] = {
+    "cities": {"min_zoom": 7, "field": "name"},
+    "counties": {"min_zoom": 9, "field": "name", "layers": ["counties", "pilot-counties"]},
+}
+
+# Styles that belong to no layer: the selection and hover highlights, the land under everything.
+STATES: dict[str, Any] = {
+    "selected": {"color": "#0b57d0", "weight_add": 2.4, "size": 28},
+    "hover": {"weight_add": 1.6, "fill_opacity_add": 0.18},
+    "symbol_stroke": {"outline": "#ffffff", "solid_width": 1.6, "hollow_width": 3},
+    "land": {"fill": "#f4f1ea"},
+    "schematic_dash": "6 4",
+    "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},
+}
+
+
+def layer_style(layer_id: str) -> LayerStyle:
+    """One layer's style (a copy); an unknown layer gets the neutral fallback."""
+    return copy.deepcopy(LAYERS.get(layer_id, {"color": STATES["fallback"]["color"]}))
+
+
+def style_table() -> dict[str, Any]:
+    """The whole table as plain JSON-able data (a copy): what /api/layers serves as `styles`."""
+    return copy.deepcopy(
+        {"layers": LAYERS, "kinds": KINDS, "roles": ROLES, "symbols": SYMBOLS, "labels": LABELS, "states": STATES}
+    )
+
+
+def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
+    """A layer's style for printed maps and HTML exports, from `table` (style_table()).
+
+    Besides the layer's own keys it carries `marker` (matplotlib) and, for layers styled per feature,
+    `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow}}}`.
+    """
+    style: dict[str, Any] = copy.deepcopy(
+        table["layers"].get(layer_id, {"color": table["states"]["fallback"]["color"]})
+    )
+    symbols = table["symbols"]
+    if style.get("symbol") in symbols:
+        style["marker"] = symbols[style["symbol"]]["marker"]
+    if style.get("role_styled"):
+        style["classes"] = {
+            "field": "role",
+            "values": {
+                role: {
+                    "color": r["color"],
+                    "fill": r["fill"],
+                    "alpha": r["fill_opacity"],
+                    "dash": r["dash"],
+                    "weight": r["weight"],
+                }
+                for role, r in table["roles"].items()
+            },
+        }
+    elif style.get("kind_styled"):
+        style["classes"] = {
+            "field": "kind",
+            "values": {
+                kind: {"marker": symbols[k["symbol"]]["marker"], "hollow": k["hollow"]}
+                for kind, k in table["kinds"].items()
+            },
+        }
+    return style

@@ -1,0 +1,30 @@
+/* The export menu (downloads of the listed layer) and the OGC API – Features address to copy. */
+import { CONFIG, EXPORT_FORMATS } from "./config.js";
+import { el, $, clear } from "./dom.js";
+import { t } from "./i18n.js";
+import { state, layerTitle } from "./state.js";
+import { showStatus } from "./net.js";
+
+export function renderExport() {
+  const id = state.tableLayer;
+  $("#export-layer-name").textContent = layerTitle(id);
+  const ul = clear($("#export-links"));
+  EXPORT_FORMATS.forEach((ext) => {
+    ul.appendChild(el("li", {}, el("a", {
+      text: t("export." + ext), attrs: { href: `/export/${encodeURIComponent(id)}.${ext}`, download: `${id}.${ext}`, "data-testid": "export-" + ext },
+    }), el("span", { className: "ext", text: "." + ext })));
+  });
+  const ogc = $("#ogc-url");
+  ogc.value = CONFIG.ogc_url || (window.location.origin + "/ogc");
+}
+export function initOgcCopy() {
+  $("#ogc-copy").addEventListener("click", async () => {
+    const input = $("#ogc-url");
+    input.select();
+    let ok = false;
+    try { await navigator.clipboard.writeText(input.value); ok = true; } catch (e) {
+      try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
+    }
+    if (ok) showStatus(t("export.copied"));
+  });
+}

@@ -1,0 +1,32 @@
+/* Region name labels (cities, counties), shown from the zoom the style table gives. */
+import { el } from "./dom.js";
+import { pick } from "./i18n.js";
+import { labelPoint, toLatLng } from "./geometry.js";
+import { state, store, ctx } from "./state.js";
+import { labelMinZoom } from "./styles.js";
+
+export const labelGroups = { cities: L.layerGroup(), counties: L.layerGroup() };
+
+export function rebuildLabels() {
+  if (!ctx.map) return;
+  const z = ctx.map.getZoom();
+  labelGroups.cities.clearLayers();
+  labelGroups.counties.clearLayers();
+  const add = (group, cls, feature) => {
+    const p = labelPoint(feature.geometry);
+    if (!p) return;
+    const span = el("span", { text: pick(feature.properties, "name") });
+    L.marker(toLatLng(p), {
+      icon: L.divIcon({ html: span, className: "map-label " + cls, iconSize: null }),
+      interactive: false, keyboard: false, pane: "p-labels",
+    }).addTo(group);
+  };
+  if (state.visible.has("cities") && z >= labelMinZoom("cities")) {
+    const e = store.get("cities");
+    if (e) e.features.forEach((f) => add(labelGroups.cities, "city-label", f));
+  }
+  if (z >= labelMinZoom("counties")) {
+    const src = state.visible.has("counties") ? "counties" : (state.visible.has("pilot-counties") ? "pilot-counties" : null);
+    if (src) store.get(src).features.forEach((f) => add(labelGroups.counties, "county-label" + (f.properties.pilot || src === "pilot-counties" ? " pilot" : ""), f));
+  }
+}

@@ -1,0 +1,151 @@
+/* Layer data: one Leaflet GeoJSON group per catalog layer, fetched per datum and zoom bucket, shown or hidden. */
+import { PANES } from "./config.js";
+import { el, cssId } from "./dom.js";
+import { t, pick } from "./i18n.js";
+import { state, store, ctx, isRegions, fidOf, layerTitle } from "./state.js";
+import { fetchJSON, showStatus } from "./net.js";
+import { styleFor, siteIcon, isSelected, restyleAll } from "./styles.js";
+import { rebuildLabels } from "./labels.js";
+import { select } from "./popups.js";
+import { renderLegend } from "./legend.js";
+import { renderTable } from "./table.js";
+import { updateHash } from "./urlstate.js";
+
+/** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
+export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
+function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
+
+export function makeGroup(id) {
+  const meta = state.meta.get(id);
+  const pane = PANES[id] ? "p-" + id : undefined;
+  const opts = {
+    style: (f) => styleFor(id, f, { selected: isSelected(id, fidOf(f)) }),
+    pointToLayer: (f, latlng) => L.marker(latlng, { icon: siteIcon(id, f, isSelected(id, fidOf(f))), keyboard: true, riseOnHover: true }),
+    onEachFeature: (f, lyr) => bindFeature(id, f, lyr),
+  };
+  if (pane) opts.pane = pane;
+  if (id === "province") opts.interactive = false;
+  const group = L.geoJSON(null, opts);
+  return { group, index: new Map(), features: [], key: null, cache: new Map(), pending: null, pendingKey: null, meta };
+}
+
+function bindFeature(id, f, lyr) {
+  const fid = fidOf(f);
+  const entry = store.get(id);
+  entry.index.set(fid, lyr);
+  if (!(lyr instanceof L.Marker) && lyr.options) {
+    lyr.options.className = `kc-feature lyr-${id} fid-${cssId(fid)}` + (f.properties && f.properties.schematic ? " schematic" : "");
+  }
+  if (id === "province") return;
+  lyr.bindTooltip(() => tooltipContent(id, f), { sticky: !(lyr instanceof L.Marker), direction: "top", className: "kc-tooltip", opacity: 0.95 });
+  lyr.on("mouseover", () => { if (!(lyr instanceof L.Marker)) lyr.setStyle(styleFor(id, f, { hover: true, selected: isSelected(id, fid) })); });
+  lyr.on("mouseout", () => { if (!(lyr instanceof L.Marker)) lyr.setStyle(styleFor(id, f, { selected: isSelected(id, fid) })); });
+  lyr.on("click", (e) => {
+    if (e.originalEvent) L.DomEvent.stopPropagation(e);
+    select(id, fid, { latlng: lyr instanceof L.Marker ? lyr.getLatLng() : e.latlng });
+  });
+  lyr.on("keypress", (e) => {
+    const k = e.originalEvent && e.originalEvent.key;
+    if (k === "Enter" || k === " ") select(id, fid, {});
+  });
+}
+
+function tooltipContent(id, f) {
+  const p = f.properties || {};
+  const box = el("div", { className: "tt" });
+  box.appendChild(el("strong", { text: pick(p, "name") || p.name || fidOf(f) }));
+  const bits = [];
+  if (isRegions(id)) {
+    if (p.level === "county" && p.city) bits.push(pick(p, "city"));
+    if (id === "pilot-counties" || p.pilot) bits.push(t("popup.pilot"));
+  } else {
+    if (p.kind) bits.push(t("kind." + p.kind));
+    if (p.role) bits.push(t("role." + p.role));
+    if (p.schematic) bits.push(t("popup.schematic"));
+  }
+  if (bits.length) box.appendChild(el("span", { className: "tt-meta", text: bits.join(" · ") }));
+  return box;
+}
+
+function setData(id, fc) {
+  const entry = store.get(id);
+  entry.group.clearLayers();
+  entry.index.clear();
+  entry.features = (fc && Array.isArray(fc.features)) ? fc.features : [];
+  entry.group.addData({ type: "FeatureCollection", features: entry.features });
+  if (id === "cities" || id === "counties" || id === "pilot-counties") rebuildLabels();
+  if (id === "province" && ctx.landLayer) { ctx.landLayer.clearLayers(); ctx.landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
+  if (state.selected) restyleAll(id);
+}
+
+/** Fetch (once per datum and zoom bucket) and install a layer's data; resolves to its store entry. */
+export function ensureData(id) {
+  const entry = store.get(id);
+  if (!entry) return Promise.reject(new Error("unknown layer " + id));
+  const key = dataKey(id);
+  if (entry.key === key) return Promise.resolve(entry);
+  if (entry.cache.has(key)) { setData(id, entry.cache.get(key)); entry.key = key; return Promise.resolve(entry); }
+  if (entry.pending && entry.pendingKey === key) return entry.pending;
+  const params = new URLSearchParams();
+  if (isRegions(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
+  params.set("datum", state.datum);
+  setLayerBusy(id, true);
+  entry.pendingKey = key;
+  const p = fetchJSON(`/api/layers/${encodeURIComponent(id)}?${params}`).then((fc) => {
+    entry.cache.set(key, fc);
+    if (entry.pendingKey === key) {
+      setData(id, fc);
+      entry.key = key;
+      entry.pending = null; entry.pendingKey = null;
+    }
+    setLayerBusy(id, false);
+    renderLegend();
+    if (state.tableLayer === id && !entry.tableShown) renderTable();
+    return entry;
+  }, (err) => {
+    entry.pending = null; entry.pendingKey = null;
+    setLayerBusy(id, false, true);
+    showStatus(t("status.loadError", { what: layerTitle(id) + " — " + err.message }), "error");
+    throw err;
+  });
+  entry.pending = p;
+  return p;
+}
+
+export async function setLayerVisible(id, on, opts) {
+  if (!store.has(id)) return;
+  const entry = store.get(id);
+  const map = ctx.map;
+  const cb = document.getElementById("lt-" + id);
+  if (cb) cb.checked = !!on;
+  if (on) {
+    state.visible.add(id);
+    if (!map.hasLayer(entry.group)) entry.group.addTo(map);
+    updateInteractivity();
+    rebuildLabels();
+    renderLegend();
+    if (!(opts && opts.silent)) updateHash();
+    try { await ensureData(id); } catch (e) { /* reported */ }
+  } else {
+    state.visible.delete(id);
+    if (map.hasLayer(entry.group)) map.removeLayer(entry.group);
+    updateInteractivity();
+    rebuildLabels();
+    renderLegend();
+    if (!(opts && opts.silent)) updateHash();
+  }
+}
+
+/** City outlines take clicks only when no county layer is there to take them. */
+export function updateInteractivity() {
+  const countiesShown = state.visible.has("counties") || state.visible.has("pilot-counties");
+  const pane = ctx.map.getPane("p-cities");
+  if (pane) pane.classList.toggle("no-events", countiesShown);
+}
+
+export function setLayerBusy(id, busy, failed) {
+  const row = document.querySelector(`.layer-row[data-layer="${id}"]`);
+  if (!row) return;
+  row.classList.toggle("busy", !!busy);
+  row.classList.toggle("failed", !!failed);
+}

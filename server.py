@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Hashable
 
@@ -219,7 +220,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers")
     def api_layers():
-        return send(("layers",), lambda: json_entry({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]}))
+        return send(
+            ("layers",), lambda: json_entry({"layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()]})
+        )
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
@@ -331,6 +334,8 @@ def serve(app: Flask, settings: Settings) -> None:
     threads, open connections, idle-connection time, header and body sizes. Answers come from cached bytes
     (the GIL is released while sockets write), and the expensive path (printing) has its own bounded pool.
     """
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
     from waitress.server import create_server
 
     server = create_server(
@@ -340,14 +345,17 @@ def serve(app: Flask, settings: Settings) -> None:
         threads=settings.threads,
         connection_limit=settings.connection_limit,
         channel_timeout=settings.channel_timeout,
+        cleanup_interval=max(min(settings.channel_timeout // 2, 30), 1),
         max_request_header_size=settings.max_request_header_size,
         max_request_body_size=settings.max_request_body_size,
         ident=settings.server_ident,
+        asyncore_use_poll=True,  # select() stops at 1024 descriptors
         clear_untrusted_proxy_headers=True,
     )
+    stop: dict[str, str] = {}
 
     def _stop(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
+        stop.setdefault("signal", signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -356,13 +364,25 @@ def serve(app: Flask, settings: Settings) -> None:
         file=sys.stderr,
         flush=True,
     )
-    try:
-        server.run()
-    except KeyboardInterrupt as exc:
-        print(f"{exc or 'SIGINT'}: stopping; running requests get {settings.shutdown_timeout} s", file=sys.stderr)
-    finally:
-        server.task_dispatcher.shutdown(cancel_pending=False, timeout=settings.shutdown_timeout)
-        server.close()
+    socket_map = server._map
+
+    def busy() -> bool:
+        return any(
+            ch.requests or ch.total_outbufs_len for ch in list(socket_map.values()) if isinstance(ch, HTTPChannel)
+        )
+
+    while not stop:
+        wasyncore.loop(timeout=0.5, map=socket_map, use_poll=True, count=1)
+    print(
+        f"{stop['signal']}: stopping; running requests get {settings.shutdown_timeout} s", file=sys.stderr, flush=True
+    )
+    wasyncore.dispatcher.close(server)  # stop accepting; keep serving the requests already in
+    deadline = time.monotonic() + settings.shutdown_timeout
+    while busy() and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+    wasyncore.close_all(socket_map)
+    print("stopped", file=sys.stderr, flush=True)
 
 
 def main() -> int:

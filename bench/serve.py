@@ -43,7 +43,11 @@ def serve_limit(port: int, path: str) -> None:
     from waitress import serve
 
     body = Path(path).read_bytes()
-    headers = [("Content-Type", "application/geo+json"), ("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))]
+    headers = [
+        ("Content-Type", "application/geo+json"),
+        ("Content-Encoding", "gzip"),
+        ("Content-Length", str(len(body))),
+    ]
 
     def app(environ, start_response):
         start_response("200 OK", headers)
@@ -95,7 +99,7 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 240) -> None:
 
 
 def start(cmd: list[str], env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "wb") if log else subprocess.DEVNULL
     return subprocess.Popen(
         cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -229,7 +233,9 @@ def hostile_sweep(base: str) -> list[dict]:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         socks.append(s)
     status, _, _, dt = get(base + "/healthz", timeout=60)
-    rows.append({"request": "/healthz with 300 half-sent requests open", "statuses": {status: 1}, "slowest_s": round(dt, 3)})
+    rows.append(
+        {"request": "/healthz with 300 half-sent requests open", "statuses": {status: 1}, "slowest_s": round(dt, 3)}
+    )
     for s in socks:
         s.close()
     return rows
@@ -315,7 +321,9 @@ def main() -> int:
     try:
         # the product, exactly as `make run` serves it
         port = free_port()
-        product = start(["make", "--no-print-directory", "run", f"PORT={port}"], {"PORT": str(port)}, tmp / "product.log")
+        product = start(
+            ["make", "--no-print-directory", "run", f"PORT={port}"], {"PORT": str(port)}, tmp / "product.log"
+        )
         procs.append(product)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base + "/healthz", product)
@@ -369,7 +377,15 @@ def main() -> int:
         pport = free_port()
         env = write_pygeoapi(tmp, gpkg, pport)
         pygeoapi = start(
-            [PY, "-m", "waitress", "--host=127.0.0.1", f"--port={pport}", f"--threads={THREADS}", "pygeoapi.flask_app:APP"],
+            [
+                PY,
+                "-m",
+                "waitress",
+                "--host=127.0.0.1",
+                f"--port={pport}",
+                f"--threads={THREADS}",
+                "pygeoapi.flask_app:APP",
+            ],
             env,
             tmp / "pygeoapi.log",
         )

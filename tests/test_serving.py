@@ -89,7 +89,7 @@ def _json_error(status_headers_body, status: int) -> str:
 
 
 def test_repeated_ids_are_deduplicated(http):
-    status, headers, body = http.get("/api/layers/counties?ids=" + ",".join(["330109"] * 2000))
+    status, _headers, body = http.get("/api/layers/counties?ids=" + ",".join(["330109"] * 2000))
     assert status == 200
     fc = json.loads(body)
     assert [f["id"] for f in fc["features"]] == ["330109"]
@@ -255,7 +255,7 @@ def test_security_headers(strict):
 
 
 def test_untrusted_host_does_not_leak_into_links(http):
-    status, headers, body = http.get("/ogc", {"Host": "evil.example"})
+    status, _headers, body = http.get("/ogc", {"Host": "evil.example"})
     assert status == 200 and b"evil.example" not in body
     status, _, page = http.get("/", {"Host": "evil.example"})
     assert status == 200 and b"evil.example" not in page

@@ -324,6 +324,37 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+def waitress_options(settings: Settings) -> dict[str, object]:
+    """The waitress adjustments `make run` uses (the bench serves its baseline with the same)."""
+    return {
+        "threads": settings.threads,
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout,
+        "cleanup_interval": max(min(settings.channel_timeout // 2, 30), 1),
+        "max_request_header_size": settings.max_request_header_size,
+        "max_request_body_size": settings.max_request_body_size,
+        "ident": settings.server_ident,
+        "send_bytes": settings.send_bytes,
+        "outbuf_overflow": 4 * 1024 * 1024,  # answers up to 4 MB stay in memory, not in a temporary file
+        "asyncore_use_poll": True,  # select() stops at 1024 descriptors
+        "clear_untrusted_proxy_headers": True,
+    }
+
+
+def _raise_open_files(wanted: int) -> None:
+    """Let the process hold `connection_limit` sockets (the soft limit is often 1024)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+            )
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def serve(app: Flask, settings: Settings) -> None:
     """Serve `app` with waitress until SIGTERM/SIGINT, then stop accepting and let running requests finish.
 
@@ -338,20 +369,8 @@ def serve(app: Flask, settings: Settings) -> None:
     from waitress.channel import HTTPChannel
     from waitress.server import create_server
 
-    server = create_server(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        connection_limit=settings.connection_limit,
-        channel_timeout=settings.channel_timeout,
-        cleanup_interval=max(min(settings.channel_timeout // 2, 30), 1),
-        max_request_header_size=settings.max_request_header_size,
-        max_request_body_size=settings.max_request_body_size,
-        ident=settings.server_ident,
-        asyncore_use_poll=True,  # select() stops at 1024 descriptors
-        clear_untrusted_proxy_headers=True,
-    )
+    _raise_open_files(settings.connection_limit + 64)
+    server = create_server(app, host=settings.host, port=settings.port, **waitress_options(settings))
     stop: dict[str, str] = {}
 
     def _stop(signum: int, _frame: object) -> None:

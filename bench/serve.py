@@ -53,7 +53,10 @@ def serve_limit(port: int, path: str) -> None:
         start_response("200 OK", headers)
         return [body]
 
-    serve(app, host="127.0.0.1", port=port, threads=THREADS, ident="", _quiet=True)
+    from server import waitress_options
+    from settings import Settings
+
+    serve(app, host="127.0.0.1", port=port, _quiet=True, **waitress_options(Settings()))
 
 
 def serve_folium(port: int, gpkg: str) -> None:
@@ -181,14 +184,15 @@ def rss_mb(pid: int) -> dict:
 
 
 def server_pid(make_pid: int) -> int:
-    """The python process `make run` started (make's child)."""
-    for _ in range(100):
-        for task in Path(f"/proc/{make_pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            if children:
-                return int(children[0])
-        time.sleep(0.1)
-    return make_pid
+    """The python process `make run` started (a descendant of make, through a shell)."""
+    todo = [make_pid]
+    while todo:
+        pid = todo.pop()
+        if b"server.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            todo += [int(c) for c in (task / "children").read_text().split()]
+    raise RuntimeError("the server process of `make run` was not found")
 
 
 # ---------------------------------------------------------------- hostile sweep

@@ -34,17 +34,9 @@ def _serve_waitress(app, settings):
     """The app under the production server, in a background thread, as `make run` serves it."""
     from waitress.server import create_server
 
-    server = create_server(
-        app,
-        host="127.0.0.1",
-        port=0,
-        threads=settings.threads,
-        connection_limit=settings.connection_limit,
-        channel_timeout=settings.channel_timeout,
-        max_request_header_size=settings.max_request_header_size,
-        max_request_body_size=settings.max_request_body_size,
-        ident=settings.server_ident,
-    )
+    from server import waitress_options
+
+    server = create_server(app, host="127.0.0.1", port=0, **waitress_options(settings))
     threading.Thread(target=server.run, daemon=True).start()
     return server, f"http://127.0.0.1:{server.effective_port}"
 

@@ -115,13 +115,15 @@ class ResponseCache:
             return entry
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            entry = self.get(key)
-            if entry is None:
-                entry = build()
-                self.put(key, entry)
-        with self._lock:
-            self._key_locks.pop(key, None)
+        try:
+            with key_lock:
+                entry = self.get(key)
+                if entry is None:
+                    entry = build()
+                    self.put(key, entry)
+        finally:
+            with self._lock:
+                self._key_locks.pop(key, None)
         return entry
 
 

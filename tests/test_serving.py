@@ -307,3 +307,31 @@ def test_make_run_starts_the_production_server():
         out, _ = proc.communicate(timeout=60)
     text = out.decode()
     assert "waitress" in text and "stopping" in text, text
+
+
+# ---------------------------------------------------------------- geo.respcache on its own
+
+
+def test_response_cache_parts():
+    from geo.respcache import Cached, ResponseCache, accepts_gzip, answer, parse_range
+
+    assert parse_range("bytes=0-9", 100) == (0, 9)
+    assert parse_range("bytes=90-200", 100) == (90, 99)
+    assert parse_range("bytes=-5", 100) == (95, 99)
+    assert parse_range("bytes=100-", 100) is None
+    with pytest.raises(ValueError):
+        parse_range("bytes=0-1,5-9", 100)
+    assert accepts_gzip("deflate, gzip;q=0.2") and not accepts_gzip("gzip;q=0.000") and not accepts_gzip(None)
+    entry = Cached.build(b'{"a": "' + b"x" * 5000 + b'"}', "application/json")
+    assert entry.gz is not None and gzip.decompress(entry.gz) == entry.raw
+    status, headers, body = answer(entry, {"Accept-Encoding": "gzip"})
+    assert status == 200 and body == entry.gz and headers["ETag"] == entry.etag_gz != entry.etag
+    assert answer(entry, {"If-None-Match": entry.etag_gz})[0] == 304
+    cache = ResponseCache(max_bytes=3 * entry.size)
+    for i in range(5):
+        cache.put(i, entry)
+    assert len(cache) == 3 and cache.bytes <= 3 * entry.size and cache.get(0) is None
+    calls = []
+    with pytest.raises(RuntimeError):
+        cache.get_or_build("bad", lambda: calls.append(1) or (_ for _ in ()).throw(RuntimeError("x")))
+    assert cache.get_or_build("good", lambda: entry) is entry and not cache._key_locks

@@ -65,7 +65,7 @@ def _gzip(resp: Response) -> Response:
         resp.status_code != 200
         or resp.mimetype not in COMPRESSIBLE
         or "Content-Encoding" in resp.headers
-        or "Accept-Ranges" in resp.headers  # served from geo.respcache, which chose the encoding itself
+        or getattr(resp, "from_cache", False)  # served from geo.respcache, which chose the encoding itself
         or not accepts_gzip(request.headers.get("Accept-Encoding"))
         or "attachment" in resp.headers.get("Content-Disposition", "")
     ):
@@ -148,7 +148,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         if status == 416:
             body = json.dumps({"error": f"range not satisfiable; {headers['Content-Range']}"}).encode()
             headers["Content-Type"] = "application/json"
-        return Response(body, status=status, headers=headers)
+        resp = Response(body, status=status, headers=headers)
+        resp.from_cache = True  # type: ignore[attr-defined]
+        return resp
 
     def json_entry(payload: object) -> Cached:
         return Cached.build(app.json.dumps(payload).encode("utf-8"), "application/json")

@@ -62,8 +62,16 @@ lock: | $(PY)
 	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
 	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test --extra dev --output-file requirements-test.lock pyproject.toml
 
-bench: install-test
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e ".[test,bench]"
+	touch $@
+
+# wrk (Debian) is the load generator of bench/serve.py; installed when missing.
+bench: install-test $(VENV)/.installed-bench
+	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; }
 	$(PY) bench/run.py
+	$(PY) bench/serve.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

@@ -1,31 +1,39 @@
 """The web layer: a Flask app factory whose thin views call the catalog (layers/) and generic handlers (geo/).
 
 Every client error is a geo.errors.ApiError carrying its status; the error handlers in `create_app`
-turn it (and anything unexpected) into JSON in one place, so no traceback ever reaches a user.
-Compressible answers (pages, assets, JSON) are gzipped in one after-request hook.
+turn it (and anything unexpected, and every HTTP-layer error) into JSON in one place, so no traceback
+ever reaches a user. Cacheable answers (layers, OGC pages, profiles, search, exports) are computed once
+and served from bytes by geo.respcache (gzip, ETag/304, Range); other compressible answers (the page,
+assets) are gzipped in one after-request hook, which also sets the security headers. Prints run in a
+bounded pool. `main` serves the app with waitress (see `serve`).
 """
 
 from __future__ import annotations
 
 import gzip
-import io
+import json
 import logging
 import mimetypes
 import re
+import signal
 import sys
+import threading
+import time
 import unicodedata
 import urllib.parse
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_file
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import quote_header_value
 
-from geo import formats, ogc
-from geo.errors import ApiError, BadRequest
+from geo import formats, mapprint, ogc
+from geo.errors import ApiError, BadRequest, Busy
 from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
+from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog
 from layers.ogc_provider import CatalogProvider
@@ -71,7 +79,8 @@ def _gzip(resp: Response) -> Response:
         resp.status_code != 200
         or resp.mimetype not in COMPRESSIBLE
         or "Content-Encoding" in resp.headers
-        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or getattr(resp, "from_cache", False)  # served from geo.respcache, which chose the encoding itself
+        or not accepts_gzip(request.headers.get("Accept-Encoding"))
         or "attachment" in resp.headers.get("Content-Disposition", "")
     ):
         return resp
@@ -95,22 +104,48 @@ def _leaflet_dir(static_folder: str | None) -> Path:
     return found[-1].parent
 
 
-def _attachment(body: bytes, fmt: formats.Format, name: str, fallback: str) -> Response:
-    """A download answered by Flask's `send_file` (length, Range, conditional requests).
-
-    Its Content-Disposition (RFC 6266) is rewritten: Flask's ASCII `filename` drops every Chinese character
+def _disposition(name: str, fallback: str) -> str:
+    """A download's Content-Disposition (RFC 6266): Flask's ASCII `filename` would drop every Chinese character
     (“科创中国”试点县（2021）.kml → (2021).kml) and is unquoted; ours is the quoted file name made of layer ids,
     with the real name in `filename*=UTF-8''…`.
     """
-    resp = send_file(io.BytesIO(body), mimetype=fmt.media_type, as_attachment=True, download_name=name)
     ascii_name = unicodedata.normalize("NFKD", fallback).encode("ascii", "ignore").decode("ascii")
     ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("_.") or "download"
     value = f"attachment; filename={quote_header_value(ascii_name, allow_token=False)}"
     if name != ascii_name:
         value += f"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
-    resp.headers["Content-Disposition"] = value
-    resp.headers["Content-Type"] = fmt.media_type  # as registered (Flask would add a charset to KML)
-    return resp
+    return value
+
+
+def _tile_sources(basemaps: tuple) -> list[str]:
+    """CSP sources for the configured tile base maps: scheme://host, `{s}` subdomains as a `*.` wildcard."""
+    out = []
+    for bm in basemaps:
+        url = bm.url
+        parts = urllib.parse.urlsplit(url.replace("{s}", "s-sub"))
+        if parts.scheme in ("http", "https") and parts.hostname:
+            host = parts.netloc.replace("s-sub.", "*.")
+            out.append(f"{parts.scheme}://{host}")
+    return list(dict.fromkeys(out))
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """Headers sent with every answer: the page loads only from this origin (plus configured tile hosts)."""
+    img = " ".join(["'self'", "data:", *_tile_sources(settings.basemaps)])
+    csp = (
+        f"default-src 'self'; img-src {img}; script-src 'self'; style-src 'self'; object-src 'none'; "
+        f"base-uri 'self'; form-action 'self'; frame-ancestors {settings.frame_ancestors}"
+    )
+    headers = {
+        "Content-Security-Policy": csp,
+        "Referrer-Policy": "strict-origin-when-cross-origin",  # tile hosts see the origin, never the path
+        "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    framing = settings.frame_ancestors.strip()
+    if framing in ("'none'", "'self'"):  # the older header for browsers without CSP frame-ancestors
+        headers["X-Frame-Options"] = "DENY" if framing == "'none'" else "SAMEORIGIN"
+    return headers
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -120,13 +155,45 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     catalog = Catalog.from_settings(settings)
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
+    cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
+    app.extensions["response_cache"] = cache
+    print_slots = threading.BoundedSemaphore(max(settings.print_workers, 1))
+    app.extensions["print_slots"] = print_slots
+    secure = security_headers(settings)
+    trusted = {h.strip().lower() for h in settings.trusted_hosts if h.strip()}
+
+    def base_url() -> str:
+        """Public base URL for links: the configured one, else the request's host only when it is trusted."""
+        if settings.public_url:
+            return settings.public_url
+        if request.host.lower().rsplit(":", 1)[0] in trusted or request.host.lower() in trusted:
+            return request.host_url.rstrip("/")
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        return f"http://{host}:{settings.port}"
+
+    def send(key: Hashable, build: Callable[[], Cached]) -> Response:
+        """Answer from the cache, building the entry once; 304 / 206 / 416 / gzip chosen per request."""
+        status, headers, body = answer(cache.get_or_build(key, build), request.headers, method=request.method)
+        if status == 416:
+            body = json.dumps({"error": f"range not satisfiable; {headers['Content-Range']}"}).encode()
+            headers["Content-Type"] = "application/json"
+        resp = Response(body, status=status, headers=headers)
+        resp.from_cache = True  # type: ignore[attr-defined]
+        return resp
+
+    def json_entry(payload: object) -> Cached:
+        return Cached.build(app.json.dumps(payload).encode("utf-8"), "application/json")
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(exc.to_dict()), exc.status
+        resp = jsonify(exc.to_dict())
+        if isinstance(exc, Busy):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp, exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -135,9 +202,32 @@ def create_app(settings: Settings | None = None) -> Flask:
                 f"no such route {request.path!r}; see /api/layers, /api/regions/<adcode>, /api/search?q=, "
                 "/export/<id>.<ext>, /ogc"
             )
+        elif exc.code == 405:
+            allowed = [v for k, v in exc.get_headers() if k == "Allow"]
+            message = f"method {request.method} is not allowed here; allowed: {', '.join(allowed) or 'GET'}"
+        elif exc.code == 413:
+            message = f"request body too large; at most {settings.max_body_bytes} bytes are accepted"
         else:
             message = exc.description
-        return jsonify({"error": message}), exc.code
+        resp = jsonify({"error": message})
+        for k, v in exc.get_headers():
+            if k.lower() not in ("content-type", "content-length"):
+                resp.headers[k] = v
+        return resp, exc.code
+
+    @app.before_request
+    def _limits():
+        raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+        if len(raw_uri) > settings.max_url_length:
+            return jsonify({"error": f"URL too long; at most {settings.max_url_length} characters"}), 414
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+        if header_bytes > settings.max_header_bytes:
+            return jsonify({"error": f"request headers too large; at most {settings.max_header_bytes} bytes"}), 431
+        if (request.content_length or 0) > settings.max_body_bytes:
+            return jsonify(
+                {"error": f"request body too large; at most {settings.max_body_bytes} bytes are accepted"}
+            ), 413
+        return None
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -146,14 +236,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def _headers(resp: Response) -> Response:
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        for k, v in secure.items():
+            resp.headers.setdefault(k, v)
         return _gzip(resp)
 
     @app.get("/")
     def index():
         config = {
             "basemaps": [b.model_dump(exclude_none=True) for b in settings.basemaps],
-            "ogc_url": request.host_url.rstrip("/") + "/ogc",
+            "ogc_url": base_url() + "/ogc",
             "version": VERSION,
             "unverified": catalog.unverified,
         }
@@ -167,38 +258,43 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/api/layers")
     def api_layers():
-        return jsonify(
-            {
-                "unverified": catalog.unverified,
-                "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
-                "styles": styles,
-            }
+        return send(
+            ("layers",),
+            lambda: json_entry(
+                {
+                    "unverified": catalog.unverified,
+                    "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
+                    "styles": styles,
+                }
+            ),
         )
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
-        body = catalog.geojson(
-            layer_id,
-            bbox=parse_bbox(request.args.get("bbox")),
-            zoom=int_arg(request.args, "zoom", low=0, high=18),
-            datum=_datum_arg(),
-            ids=parse_ids(request.args.get("ids")),
+        catalog.spec(layer_id)  # unknown layer: 404 before anything is kept
+        bbox = parse_bbox(request.args.get("bbox"))
+        zoom = int_arg(request.args, "zoom", low=0, high=18)
+        datum = _datum_arg()
+        ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)
+        key = ("layer", layer_id, bbox, zoom if zoom is not None and zoom < 12 else None, datum, tuple(ids or ()))
+        return send(
+            key,
+            lambda: Cached.build(
+                catalog.geojson(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids),
+                MEDIA_TYPE,
+                {"Access-Control-Allow-Origin": "*"},
+            ),
         )
-        return Response(body, mimetype=MEDIA_TYPE)
 
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):
-        return jsonify(catalog.profiles.get(adcode))
+        return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
 
     @app.get("/api/search")
     def api_search():
-        return jsonify(
-            {
-                "results": search(
-                    catalog, request.args.get("q"), limit=int_arg(request.args, "limit", low=1, high=50, default=12)
-                )
-            }
-        )
+        q = request.args.get("q")
+        limit = int_arg(request.args, "limit", low=1, high=50, default=12)
+        return send(("search", q, limit), lambda: json_entry({"results": search(catalog, q, limit=limit)}))
 
     leaflet_dir = _leaflet_dir(app.static_folder)
 
@@ -215,33 +311,64 @@ def create_app(settings: Settings | None = None) -> Flask:
             background,
         )
 
+    def _print_slot() -> None:
+        """Take one of the print pool's slots, waiting at most `print_wait_s`; else a 503 with Retry-After."""
+        if not print_slots.acquire(timeout=settings.print_wait_s):
+            raise Busy(
+                f"all {settings.print_workers} print slots are busy; retry in a few seconds",
+                retry_after=max(int(settings.print_wait_s), 1) * 2,
+            )
+
     @app.get("/export/<filename>")
     def export_download(filename: str):
         layer_id, fmt = formats.split_ext(filename)
-        extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
-        layer_ids = list(dict.fromkeys([layer_id, *extra]))
-        over = request.args.get("over")
-        if over is None and fmt.is_print:
-            over = catalog.spec(layer_id).print_over
-        frames = {i: catalog.frame(i) for i in layer_ids}
-        context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
+        ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)  # the cap, before any work
+        if fmt.is_print:
+            mapprint.page_from_options(request.args, max_pixels=settings.print_max_pixels)
+            mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
         bbox = parse_bbox(request.args.get("bbox"))
-        chosen = select_layers(frames, bbox=bbox, ids=parse_ids(request.args.get("ids")))
-        layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
-        options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
-        if bbox is not None:
-            options["bbox"] = bbox
-        options["leaflet_dir"] = leaflet_dir
-        body = fmt.write(layers, options)
-        return _attachment(body, fmt, *fmt.download_name(layers))
+        key = ("export", filename, tuple(sorted(request.args.items(multi=True))))
+
+        def build() -> Cached:
+            extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
+            layer_ids = list(dict.fromkeys([layer_id, *extra]))
+            over = request.args.get("over")
+            if over is None and fmt.is_print:
+                over = catalog.spec(layer_id).print_over
+            frames = {i: catalog.frame(i) for i in layer_ids}
+            context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
+            chosen = select_layers(frames, bbox=bbox, ids=ids or None)
+            layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
+            options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
+            if bbox is not None:
+                options["bbox"] = bbox
+            options["leaflet_dir"] = leaflet_dir
+            if fmt.is_map:  # drawn maps run in the bounded print pool
+                _print_slot()
+                try:
+                    body = fmt.write(layers, options)
+                finally:
+                    print_slots.release()
+            else:
+                body = fmt.write(layers, options)
+            headers = {"Content-Disposition": _disposition(*fmt.download_name(layers))}
+            return Cached.build(body, fmt.media_type, headers, compress=False)
+
+        return send(key, build)
 
     ogc_provider = CatalogProvider(catalog)
     ogc_title = "科创地图 OGC API – Features"
 
     def _ogc(handler, *path_args, **kw) -> Response:
-        base = request.host_url.rstrip("/") + "/ogc"
-        r = handler(ogc_provider, base, *path_args, request.args, request.headers, **kw)
-        return Response(r.body, status=r.status, headers=r.headers)
+        base = base_url() + "/ogc"
+        key = ("ogc", request.endpoint, base, path_args, tuple(sorted(request.args.items(multi=True))))
+
+        def build() -> Cached:
+            r = handler(ogc_provider, base, *path_args, request.args, {}, **kw)
+            extra = {k: v for k, v in r.headers.items() if k not in ("Content-Type", "ETag", "Last-Modified")}
+            return Cached.build(r.body, r.headers["Content-Type"], extra, last_modified=ogc_provider.last_modified)
+
+        return send(key, build)
 
     app.add_url_rule("/ogc", "ogc_landing", lambda: _ogc(ogc.landing, title=ogc_title))
     app.add_url_rule("/ogc/", "ogc_landing_slash", lambda: _ogc(ogc.landing, title=ogc_title))
@@ -253,6 +380,86 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule("/ogc/collections/<cid>/items/<fid>", "ogc_item", lambda cid, fid: _ogc(ogc.item, cid, fid))
 
     return app
+
+
+def waitress_options(settings: Settings) -> dict[str, object]:
+    """The waitress adjustments `make run` uses (the bench serves its baseline with the same)."""
+    return {
+        "threads": settings.threads,
+        "connection_limit": settings.connection_limit,
+        "channel_timeout": settings.channel_timeout,
+        "cleanup_interval": max(min(settings.channel_timeout // 2, 30), 1),
+        "max_request_header_size": settings.max_request_header_size,
+        "max_request_body_size": settings.max_request_body_size,
+        "ident": settings.server_ident,
+        "send_bytes": settings.send_bytes,
+        "outbuf_overflow": 4 * 1024 * 1024,  # answers up to 4 MB stay in memory, not in a temporary file
+        "asyncore_use_poll": True,  # select() stops at 1024 descriptors
+        "clear_untrusted_proxy_headers": True,
+    }
+
+
+def _raise_open_files(wanted: int) -> None:
+    """Let the process hold `connection_limit` sockets (the soft limit is often 1024)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+            )
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def serve(app: Flask, settings: Settings) -> None:
+    """Serve `app` with waitress until SIGTERM/SIGINT, then stop accepting and let running requests finish.
+
+    Why waitress rather than gunicorn: the catalog (boundaries, simplified coverages, cached answers) is
+    built once and shared by every thread of one process, so memory stays one copy and the response cache
+    is hit by every request; gunicorn's pre-fork workers would each hold their own copy and warm their own
+    cache. Waitress has no C dependency, runs on every platform, and bounds what matters here: worker
+    threads, open connections, idle-connection time, header and body sizes. Answers come from cached bytes
+    (the GIL is released while sockets write), and the expensive path (printing) has its own bounded pool.
+    """
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
+    from waitress.server import create_server
+
+    _raise_open_files(settings.connection_limit + 64)
+    server = create_server(app, host=settings.host, port=settings.port, **waitress_options(settings))
+    stop: dict[str, str] = {}
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.setdefault("signal", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(
+        f"科创地图 serving http://{settings.host}:{settings.port}/ (waitress, {settings.threads} threads)",
+        file=sys.stderr,
+        flush=True,
+    )
+    socket_map = server._map
+
+    def busy() -> bool:
+        return any(
+            ch.requests or ch.total_outbufs_len for ch in list(socket_map.values()) if isinstance(ch, HTTPChannel)
+        )
+
+    while not stop:
+        wasyncore.loop(timeout=0.5, map=socket_map, use_poll=True, count=1)
+    print(
+        f"{stop['signal']}: stopping; running requests get {settings.shutdown_timeout} s", file=sys.stderr, flush=True
+    )
+    wasyncore.dispatcher.close(server)  # stop accepting; keep serving the requests already in
+    deadline = time.monotonic() + settings.shutdown_timeout
+    while busy() and time.monotonic() < deadline:
+        wasyncore.loop(timeout=0.1, map=socket_map, use_poll=True, count=1)
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+    wasyncore.close_all(socket_map)
+    print("stopped", file=sys.stderr, flush=True)
 
 
 def main() -> int:
@@ -270,8 +477,7 @@ def main() -> int:
     except (DataError, BoundaryDataError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
-    print(f"科创地图 serving http://{settings.host}:{settings.port}/", file=sys.stderr)
-    app.run(host=settings.host, port=settings.port, threaded=True)
+    serve(app, settings)
     return 0
 
 

@@ -118,6 +118,65 @@ class Settings(BaseSettings):
         description="Serve data whose citations cannot be checked (seeds directory missing); the page then says so.",
     )
 
+    # --- production server (waitress) ------------------------------------------------------------------
+    threads: int = Field(8, ge=1, le=256, description="Worker threads of the production server.")
+    connection_limit: int = Field(1000, ge=1, description="Open connections accepted at once.")
+    channel_timeout: int = Field(30, ge=1, description="Seconds an idle or half-sent connection is kept.")
+    max_request_header_size: int = Field(262144, ge=1024, description="waitress's hard limit on header bytes.")
+    max_request_body_size: int = Field(1048576, ge=0, description="waitress's hard limit on body bytes.")
+    shutdown_timeout: int = Field(10, ge=0, description="Seconds running requests get to finish on SIGTERM.")
+    server_ident: str = Field("", description="The Server header (empty: none, so no version is announced).")
+    send_bytes: int = Field(
+        1048576, ge=1, description="Bytes per socket write; waitress's default 18000 halves req/s on large answers."
+    )
+    # --- limits answered with a JSON error before any work ---------------------------------------------
+    max_url_length: int = Field(16384, ge=256, description="Longest URL (path and query) accepted; longer: 414.")
+    max_header_bytes: int = Field(32768, ge=1024, description="Largest total of request headers; larger: 431.")
+    max_body_bytes: int = Field(65536, ge=0, description="Largest request body for non-upload routes; larger: 413.")
+    response_cache_mb: int = Field(
+        256, ge=1, description="Answers kept as raw + gzip bytes (layers, OGC pages, profiles, search, exports), MB."
+    )
+    max_ids: int = Field(1000, ge=1, description="Most distinct feature ids one request may list (`ids=`).")
+    # --- printed maps (PNG/PDF/HTML exports) -----------------------------------------------------------
+    print_workers: int = Field(2, ge=1, le=32, description="Printed maps rendered at once.")
+    print_wait_s: float = Field(
+        2.0, ge=0, description="Seconds a print waits for a free slot before 503 with Retry-After."
+    )
+    print_max_pixels: int = Field(12_000_000, ge=10_000, description="Largest page in pixels (width × height at dpi).")
+    print_label_fields: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("name", "name_en", "adcode", "city", "city_en"),
+        description="Fields a printed map may label features with (comma-separated in the environment).",
+    )
+    # --- security ----------------------------------------------------------------------------------------
+    public_url: str = Field(
+        "",
+        description=(
+            "Public base URL used in links (/ogc, the page), e.g. https://map.example.org; empty: the request's "
+            "host when it is a trusted host, else http://HOST:PORT."
+        ),
+    )
+    trusted_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("localhost", "127.0.0.1", "[::1]"),
+        description="Host names echoed back in links (comma-separated in the environment).",
+    )
+    frame_ancestors: str = Field(
+        "'none'", description="Who may frame the page: a CSP frame-ancestors value ('none', 'self' or origins)."
+    )
+
+    @field_validator("print_label_fields", "trusted_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
 
 class SettingsError(ValueError):
     """The configuration is unusable; the message names every bad variable on one line."""

@@ -29,3 +29,14 @@ class NotFound(ApiError):
     """An unknown layer, region, feature or name (404)."""
 
     status = 404
+
+
+class Busy(ApiError):
+    """Every slot for an expensive job is taken; the client should retry after `retry_after` seconds (503)."""
+
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int, **details: object) -> None:
+        super().__init__(message)
+        self.details = {**details, "retry_after": retry_after}
+        self.retry_after = retry_after

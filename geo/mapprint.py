@@ -7,6 +7,8 @@ a north arrow, and a footer naming sources, data date and datum. Text uses a CJK
 
 from __future__ import annotations
 
+import functools
+import gc
 import io
 import math
 import re
@@ -37,6 +39,8 @@ ORIENTATIONS = ("landscape", "portrait")
 MARKERS = {"star": "*", "hexagon": "h", "diamond": "D", "square": "s", "circle": "o", "triangle": "^"}
 METRES_PER_DEGREE = 111_320.0  # at the equator, WGS-84 (good to <0.5% for a scale bar)
 MAX_LABELS = 80
+DEFAULT_MAX_PIXELS = 12_000_000  # A4 at 300 dpi (8.7 MP) fits; A3 up to about 240 dpi
+DEFAULT_LABEL_FIELDS = ("name", "name_en", "adcode", "city", "city_en")
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,9 @@ class Page:
         return w / 25.4, h / 25.4
 
 
-def page_from_options(options: Mapping[str, Any]) -> Page:
-    """Page from query-style options (`size=a4|a3`, `orientation=landscape|portrait`, `dpi=72..300`)."""
+def page_from_options(options: Mapping[str, Any], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Page:
+    """Page from query-style options (`size=a4|a3`, `orientation=landscape|portrait`, `dpi=72..300`);
+    a page of more than `max_pixels` (width × height at the dpi) is a 400 naming the largest dpi that fits."""
     size = str(options.get("size") or "a4").lower()
     orientation = str(options.get("orientation") or "landscape").lower()
     if size not in PAGE_MM:
@@ -80,7 +85,25 @@ def page_from_options(options: Mapping[str, Any]) -> Page:
         raise BadRequest(f"dpi must be an integer between 72 and 300, got {options.get('dpi')!r}") from None
     if not 72 <= dpi <= 300:
         raise BadRequest(f"dpi must be between 72 and 300, got {dpi}")
-    return Page(size, orientation, dpi)
+    page = Page(size, orientation, dpi)
+    w, h = page.inches
+    if w * h * dpi * dpi > max_pixels:
+        most = int(math.sqrt(max_pixels / (w * h)))
+        raise BadRequest(
+            f"a {size} page at {dpi} dpi is {w * h * dpi * dpi / 1e6:.1f} million pixels; the limit is "
+            f"{max_pixels / 1e6:g} million: use dpi <= {most} for {size}",
+            max_pixels=max_pixels,
+        )
+    return page
+
+
+def check_label_field(name: str | None, allowed: Sequence[str] = DEFAULT_LABEL_FIELDS) -> str | None:
+    """`label_field` must be one of the `allowed` text columns (None: no labels); anything else is a 400."""
+    if name is None or name == "":
+        return None
+    if name not in allowed:
+        raise BadRequest(f"label_field must be one of {', '.join(allowed)}, got {name!r}", allowed=list(allowed))
+    return name
 
 
 CJK_FAMILY = "Noto Sans CJK SC"  # the Simplified Chinese face of Debian's Noto Sans CJK collection
@@ -90,8 +113,14 @@ def cjk_font() -> FontProperties:
     """The Simplified Chinese face of the first installed CJK font; matplotlib's default if none is.
 
     A .ttc holds several faces (JP first); asking by file name gets the Japanese glyph shapes, so the
-    collection is registered and its SC face is asked for by family name.
+    collection is registered and its SC face is asked for by family name. Registered once per process
+    (matplotlib's font list grows with every `addfont`).
     """
+    return _cjk_font().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _cjk_font() -> FontProperties:
     from matplotlib import font_manager
 
     for path in CJK_FONT_CANDIDATES:
@@ -496,6 +525,15 @@ def save(fig: Figure, fmt: str, *, metadata: Mapping[str, str] | None = None) ->
 def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Page = Page(), **kwargs: Any) -> bytes:
     """Build and save in one step; `kwargs` as for `build_figure`."""
     fig = build_figure(layers, title=title, page=page, **kwargs)
+    try:
+        return _save_with_meta(fig, fmt, title, kwargs)
+    finally:
+        fig.clear()  # figures hold the drawn artists and the pixel buffer; give them back now
+        del fig
+        gc.collect()
+
+
+def _save_with_meta(fig: Figure, fmt: str, title: str, kwargs: Mapping[str, Any]) -> bytes:
     meta = {
         "Title": title,
         "Subject": kwargs.get("subtitle") or "",
@@ -515,9 +553,12 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
     """
     if not export_layers:
         raise BadRequest("nothing to draw: no layer given")
-    page = page_from_options(options)
+    # the web layer checks the configured pixel cap and label fields first; these are the library's own
+    page = page_from_options(options, max_pixels=int(options.get("max_pixels") or 2 * DEFAULT_MAX_PIXELS))
     data = [lay for lay in export_layers if not lay.background]
-    label_field = options.get("label_field", "name")
+    label_field = check_label_field(
+        options.get("label_field", "name"), options.get("label_fields") or DEFAULT_LABEL_FIELDS
+    )
     map_layers = [
         MapLayer(lay.frame, lay.title, lay.style, lay.background, None if lay.background else label_field)
         for lay in export_layers

@@ -45,13 +45,23 @@ def check_bbox(values: Sequence[float], text: str | None = None) -> tuple[float,
     return minx, miny, maxx, maxy
 
 
-def parse_ids(text: str | None) -> list[str] | None:
-    """`a,b,c` → ['a','b','c']; None when absent; BadRequest when only commas."""
+DEFAULT_MAX_IDS = 1000
+
+
+def parse_ids(text: str | None, *, max_count: int = DEFAULT_MAX_IDS) -> list[str] | None:
+    """`a,b,a,c` → ['a','b','c'] (first occurrence kept, duplicates dropped); None when absent;
+    BadRequest when only commas or when more than `max_count` distinct ids are listed."""
     if text is None or text.strip() == "":
         return None
-    ids = [p.strip() for p in text.split(",") if p.strip()]
+    ids = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
     if not ids:
         raise BadRequest("ids must be a comma-separated list of feature ids")
+    if len(ids) > max_count:
+        raise BadRequest(
+            f"ids lists {len(ids)} distinct feature ids; at most {max_count} are accepted per request "
+            "(download the whole layer instead)",
+            max_ids=max_count,
+        )
     return ids
 
 

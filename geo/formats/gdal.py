@@ -184,6 +184,12 @@ def _split_by_family(flat: GeoDataFrame) -> list[tuple[str, GeoDataFrame]]:
     return [(f"_{fam.lower()}", flat[families == fam]) for fam in sorted(families.unique()) if fam != "None"]
 
 
+def _kml_field_name(name: Any) -> str:
+    """A field name GDAL's LIBKML writes into XML unescaped: its markup characters swapped for full-width ones
+    (`R&D` → `R＆D`)."""
+    return str(name).translate(str.maketrans({"&": "＆", "<": "＜", ">": "＞", '"': "＂"}))
+
+
 def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:
     """KML 2.2 via GDAL's LIBKML driver: one folder per layer, attributes as ExtendedData,
     the document named after the layer(s) and described by the metadata."""
@@ -195,10 +201,11 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
             for col in flat.columns:  # KML readers before GDAL 3.7 misread xsd:boolean "true" as 0
                 if flat[col].dtype == bool:
                     flat[col] = flat[col].astype(int)
-            _write_gdal(flat, path, "LIBKML", layer.name, append=i > 0)
+            _write_gdal(flat.rename(columns=_kml_field_name), path, "LIBKML", layer.name, append=i > 0)
         tables = related_tables(data)
         for table in tables:
-            _write_table(table, path, "LIBKML")
+            frame = table.frame.rename(columns=_kml_field_name)
+            _write_table(Table(table.name, table.title, frame, table.description, table.kind), path, "LIBKML")
         raw = path.read_bytes()
     ET.register_namespace("", KML_NS)
     for prefix, uri in (

@@ -28,12 +28,14 @@ META_KEYS = ("source", "data_date", "datum", "licence")
 @dataclass(frozen=True)
 class Table:
     """A table without geometry written beside the layers: `name` is its machine name (table/file name),
-    `title` the human one, `description` one line saying what a row is."""
+    `title` the human one, `description` one line saying what a row is. `kind` is `data` (rows of their own)
+    or `fields` (it describes the columns of a layer; left out where only the data tables are asked for)."""
 
     name: str
     title: str
     frame: pd.DataFrame
     description: str = ""
+    kind: str = "data"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def related_tables(layers: Sequence[ExportLayer]) -> list[Table]:
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
         if len(tables) > 1:
             frame = frame[~frame.astype(str).duplicated()].reset_index(drop=True)
-        out.append(Table(name, tables[0].title, frame, tables[0].description))
+        out.append(Table(name, tables[0].title, frame, tables[0].description, tables[0].kind))
     return out
 
 

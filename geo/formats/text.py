@@ -106,7 +106,7 @@ def write_csv(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
     data = data_layers(layers)
     mode = choice(options, "geometry", GEOMETRY_MODES)
     if choice(options, "figures", FIGURES_MODES) == "long":
-        tables = related_tables(data)
+        tables = [t for t in related_tables(data) if t.kind == "data"]
         if not tables:
             raise BadRequest("figures=long: these layers carry no figures; ask for a region or site layer")
         if len(tables) == 1:

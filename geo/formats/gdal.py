@@ -23,6 +23,7 @@ from geopandas import GeoDataFrame
 from .layer import ExportLayer, Table, data_layers, flat_frame, flat_table, meta_text, related_tables
 
 KML_NS = "http://www.opengis.net/kml/2.2"
+KML_NAME_SWAPS = str.maketrans("&<>\"", "＆＜＞＂")  # markup characters → full-width look-alikes
 
 
 def _geometry_family(frame: GeoDataFrame) -> str | None:
@@ -187,26 +188,18 @@ def _split_by_family(flat: GeoDataFrame) -> list[tuple[str, GeoDataFrame]]:
 def _kml_field_name(name: Any) -> str:
     """A field name GDAL's LIBKML writes into XML unescaped: its markup characters swapped for full-width ones
     (`R&D` → `R＆D`)."""
-    return str(name).translate(str.maketrans({"&": "＆", "<": "＜", ">": "＞", '"': "＂"}))
+    return str(name).translate(KML_NAME_SWAPS)
 
 
 def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:
-    """KML 2.2 via GDAL's LIBKML driver: one folder per layer, attributes as ExtendedData,
-    the document named after the layer(s) and described by the metadata."""
+    """KML 2.2 via GDAL's LIBKML driver: one folder per layer and per related table (placemarks without
+    geometry), attributes as ExtendedData, the document named after the layer(s) and described by the metadata.
+
+    Each layer is written to a file of its own and the documents joined here: appending to a KML makes GDAL
+    parse the whole file again, seconds for the county outlines.
+    """
     data = data_layers(layers)
-    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
-        path = Path(tmp) / "export.kml"
-        for i, layer in enumerate(data):
-            flat = flat_frame(layer.frame)
-            for col in flat.columns:  # KML readers before GDAL 3.7 misread xsd:boolean "true" as 0
-                if flat[col].dtype == bool:
-                    flat[col] = flat[col].astype(int)
-            _write_gdal(flat.rename(columns=_kml_field_name), path, "LIBKML", layer.name, append=i > 0)
-        tables = related_tables(data)
-        for table in tables:
-            frame = table.frame.rename(columns=_kml_field_name)
-            _write_table(Table(table.name, table.title, frame, table.description, table.kind), path, "LIBKML")
-        raw = path.read_bytes()
+    tables = related_tables(data)
     ET.register_namespace("", KML_NS)
     for prefix, uri in (
         ("gx", "http://www.google.com/kml/ext/2.2"),
@@ -214,9 +207,32 @@ def write_kml(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byte
         ("xal", "urn:oasis:names:tc:ciq:xsdschema:xAL:2.0"),
     ):
         ET.register_namespace(prefix, uri)
-    root = ET.fromstring(raw)
+    parts = []
+    with tempfile.TemporaryDirectory(prefix="export-") as tmp:
+        for i, layer in enumerate(data):
+            flat = flat_frame(layer.frame)
+            for col in flat.columns:  # KML readers before GDAL 3.7 misread xsd:boolean "true" as 0
+                if flat[col].dtype == bool:
+                    flat[col] = flat[col].astype(int)
+            path = Path(tmp) / f"layer{i}.kml"
+            _write_gdal(flat.rename(columns=_kml_field_name), path, "LIBKML", layer.name)
+            parts.append(ET.fromstring(path.read_bytes()))
+        for i, table in enumerate(tables):
+            path = Path(tmp) / f"table{i}.kml"
+            frame = table.frame.rename(columns=_kml_field_name)
+            _write_table(Table(table.name, table.title, frame, table.description, table.kind), path, "LIBKML")
+            parts.append(ET.fromstring(path.read_bytes()))
+    root = parts[0]
     doc = root.find(f"{{{KML_NS}}}Document")
     if doc is not None:
+        for part in parts[1:]:  # every part: <kml><Document id="root_doc"> Schema… Document… </Document></kml>
+            other = part.find(f"{{{KML_NS}}}Document")
+            for child in list(other) if other is not None else []:
+                if child.tag == f"{{{KML_NS}}}Schema":
+                    schemas = doc.findall(f"{{{KML_NS}}}Schema")
+                    doc.insert(list(doc).index(schemas[-1]) + 1 if schemas else 0, child)
+                else:
+                    doc.append(child)
         name = ET.Element(f"{{{KML_NS}}}name")
         name.text = " + ".join(lay.title for lay in data)
         desc = ET.Element(f"{{{KML_NS}}}description")

@@ -23,7 +23,7 @@ from geopandas import GeoDataFrame
 from .layer import ExportLayer, Table, data_layers, flat_frame, flat_table, meta_text, related_tables
 
 KML_NS = "http://www.opengis.net/kml/2.2"
-KML_NAME_SWAPS = str.maketrans("&<>\"", "＆＜＞＂")  # markup characters → full-width look-alikes
+KML_NAME_SWAPS = str.maketrans('&<>"', "＆＜＞＂")  # markup characters → full-width look-alikes
 
 
 def _geometry_family(frame: GeoDataFrame) -> str | None:

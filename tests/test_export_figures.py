@@ -260,3 +260,34 @@ def test_view_export_maps(http, ext):
     status, _headers, body = http.get(view_url(ext) + "&dpi=72" * (ext != "html"))
     assert status == 200, body[:300]
     assert len(body) > 1000
+
+
+# ---------------------------------------------------------------- the pieces, without HTTP
+
+
+def test_related_tables_of_the_same_name_are_merged_once():
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.formats.layer import ExportLayer, Table, related_tables
+
+    empty = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=4326)
+    rows = pd.DataFrame({"adcode": ["330109", "330603"], "value": [1.5, 2.0]})
+    a = ExportLayer("counties", "c", empty, related=(Table("figures", "F", rows),))
+    b = ExportLayer("pilot-counties", "p", empty, related=(Table("figures", "F", rows.iloc[:1]), Table("x", "X", rows)))
+    background = ExportLayer("cities", "ci", empty, background=True, related=(Table("y", "Y", rows),))
+    tables = related_tables([background, a, b])
+    assert [t.name for t in tables] == ["figures", "x"]
+    assert tables[0].frame.to_dict("list") == {"adcode": ["330109", "330603"], "value": [1.5, 2.0]}
+
+
+def test_fact_rows_and_citations():
+    from layers.figures import fact_row, source_text
+
+    assert source_text({"file": "a.txt", "lines": [3, 5]}) == "a.txt L3–5"
+    assert source_text({"file": "a.txt", "lines": [3, 3]}) == "a.txt L3"
+    assert source_text("a.txt L3") == "a.txt L3"
+    row = fact_row({"label": "GDP", "value": 3, "unit": "亿元", "unit_en": "100m yuan", "status": "plan"})
+    assert (row["value"], row["value_text"], row["unit_en"], row["status"]) == (3.0, None, "100m yuan", "plan")
+    assert fact_row({"label": "x", "value": "words"})["value_text"] == "words"
+    assert fact_row({"label": "x", "value": True})["value"] is None

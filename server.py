@@ -36,6 +36,7 @@ from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog
+from layers.figures import with_figures
 from layers.ogc_provider import CatalogProvider
 from layers.search import search
 from layers.styles import print_style, style_table
@@ -299,16 +300,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     leaflet_dir = _leaflet_dir(app.static_folder)
 
     def _export_layer(
-        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False
+        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False, figures: bool = False
     ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
+        frame = catalog.frame(layer_id) if frame is None else frame
+        related: tuple[formats.Table, ...] = ()
+        if figures:
+            frame, related = with_figures(catalog, layer_id, frame)
         return formats.ExportLayer(
             layer_id,
             spec.title,
-            catalog.frame(layer_id) if frame is None else frame,
+            frame,
             catalog.metadata(layer_id),
             print_style(styles, layer_id),
             background,
+            related,
         )
 
     def _print_slot() -> None:
@@ -322,24 +328,35 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.get("/export/<filename>")
     def export_download(filename: str):
         layer_id, fmt = formats.split_ext(filename)
+        extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
+        if layer_id == formats.VIEW_ID:  # /export/view.<ext>?layers=a,b: the named layers (those on screen)
+            if not extra:
+                raise BadRequest(
+                    f"/export/{formats.VIEW_ID}.<ext> needs layers=a,b (layer ids); the ids are in /api/layers"
+                )
+            layer_id = extra[0]
+        layer_ids = list(dict.fromkeys([layer_id, *extra]))
+        for i in layer_ids:
+            catalog.spec(i)  # unknown layer: 404 before any work
         ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)  # the cap, before any work
         if fmt.is_print:
             mapprint.page_from_options(request.args, max_pixels=settings.print_max_pixels)
             mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
         bbox = parse_bbox(request.args.get("bbox"))
+        options: dict[str, Any] = {
+            k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
+        }
+        figures = not fmt.is_map and formats.choice(options, "figures", formats.FIGURES_MODES) != "none"
         key = ("export", filename, tuple(sorted(request.args.items(multi=True))))
 
         def build() -> Cached:
-            extra = [x for x in (p.strip() for p in request.args.get("layers", "").split(",")) if x]
-            layer_ids = list(dict.fromkeys([layer_id, *extra]))
             over = request.args.get("over")
             if over is None and fmt.is_print:
                 over = catalog.spec(layer_id).print_over
             frames = {i: catalog.frame(i) for i in layer_ids}
             context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
-            layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
-            options: dict[str, Any] = {k: request.args[k] for k in formats.MAP_OPTIONS if request.args.get(k)}
+            layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir

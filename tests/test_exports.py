@@ -76,11 +76,13 @@ def disposition_names(header: str) -> tuple[str, str | None]:
 def test_export_opens_in_gdal_with_count_type_and_crs(http, catalog, tmp_path, layer_id, ext):
     frame = catalog.frame(layer_id)
     assert len(frame) > 0, f"{layer_id} has no features to export"
-    path, headers = download(http, f"/export/{layer_id}.{ext}", tmp_path, f"{layer_id}.{ext}")
+    query = "?geometry=wkt" if ext == "csv" else ""  # a CSV's full geometry is on request (default: lon/lat)
+    path, headers = download(http, f"/export/{layer_id}.{ext}{query}", tmp_path, f"{layer_id}.{ext}")
     assert headers["Content-Type"].startswith(MEDIA[ext])
     assert headers["Content-Disposition"].startswith("attachment;")
     target = ogr_open_target(path)
-    (layer,) = ogr_layers(target)
+    layer, *related = ogr_layers(target)  # the layer first, then its tables of figures (gpkg, kml)
+    assert len(related) <= (2 if catalog.spec(layer_id).kind == "regions" else 1)
     assert layer["count"] == len(frame)
     kinds = {family(t) for t in ogr_feature_geometries(target)}
     assert kinds == {family(SAMPLES[layer_id])}, kinds
@@ -103,11 +105,14 @@ def test_export_opens_in_gdal_with_count_type_and_crs(http, catalog, tmp_path, l
 def test_gpkg_holds_several_layers_with_metadata(http, catalog, tmp_path):
     path, _headers = download(http, "/export/cities.gpkg?layers=innovation-bases,corridors", tmp_path, "multi.gpkg")
     layers = {lay["name"]: lay for lay in ogr_layers(path)}
-    assert set(layers) == {"cities", "innovation-bases", "corridors"}
+    # the layers, then the tables of figures: regions' figures, what the cities' figure columns hold, sites' facts
+    assert list(layers) == ["cities", "innovation-bases", "corridors", "figures", "cities_figure_fields", "facts"]
+    assert {layers[t]["geometry"] for t in ("figures", "cities_figure_fields", "facts")} == {"None"}
     # repeating a layer (or the one in the path) in ?layers= does not duplicate it
     path2, _ = download(http, "/export/cities.gpkg?layers=cities,corridors,corridors", tmp_path, "dup.gpkg")
-    assert [lay["name"] for lay in ogr_layers(path2)] == ["cities", "corridors"]
-    for layer_id, lay in layers.items():
+    assert [lay["name"] for lay in ogr_layers(path2)][:2] == ["cities", "corridors"]
+    for layer_id in ("cities", "innovation-bases", "corridors"):
+        lay = layers[layer_id]
         assert lay["count"] == len(catalog.frame(layer_id))
         assert lay["epsg4326"]
         meta = catalog.metadata(layer_id)
@@ -149,7 +154,7 @@ def test_shapefile_zip_has_prj_utf8_cpg_and_field_table(http, catalog, tmp_path)
 
 
 def test_csv_is_excel_friendly_with_wkt_and_lonlat(http, catalog, tmp_path):
-    path, _headers = download(http, "/export/innovation-bases.csv", tmp_path, "bases.csv")
+    path, _headers = download(http, "/export/innovation-bases.csv?geometry=wkt", tmp_path, "bases.csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so Excel opens Chinese right"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -237,7 +242,12 @@ def test_bbox_and_ids_limit_the_download(http, catalog):
         ("/export/counties.geojson?bbox=a,b,c,d", 400),
         ("/export/counties.geojson?bbox=10,10,0,0", 400),
         ("/export/counties.geojson?ids=000000", 404),
-        ("/export/counties.csv?layers=cities", 400),
+        ("/export/counties.csv?geometry=shape", 400),
+        ("/export/counties.csv?figures=tall", 400),
+        ("/export/counties.geojson?figures=long", 400),
+        ("/export/corridors.csv?figures=long&layers=nope", 404),
+        ("/export/view.gpkg", 400),
+        ("/export/view.gpkg?layers=nope", 404),
         ("/export/counties.gpkg?layers=nope", 404),
         ("/export/counties.png?size=a9", 400),
         ("/export/counties.png?orientation=sideways", 400),

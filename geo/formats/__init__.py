@@ -16,16 +16,35 @@ from typing import Any
 from ..errors import BadRequest
 from ..geojson import MEDIA_TYPE as GEOJSON_MEDIA_TYPE
 from .gdal import write_gpkg, write_kml, write_shp_zip
-from .layer import ExportLayer, flat_frame
+from .layer import ExportLayer, Table, choice, flat_frame
 from .maps import write_html, write_pdf, write_png
-from .text import write_csv, write_geojson
+from .text import FIGURES_MODES, GEOMETRY_MODES, write_csv, write_geojson
 
-__all__ = ["FORMATS", "MAP_OPTIONS", "ExportLayer", "Format", "download_name", "flat_frame", "split_ext", "write"]
+__all__ = [
+    "DATA_OPTIONS",
+    "FIGURES_MODES",
+    "FORMATS",
+    "GEOMETRY_MODES",
+    "MAP_OPTIONS",
+    "VIEW_ID",
+    "ExportLayer",
+    "Format",
+    "Table",
+    "choice",
+    "download_name",
+    "flat_frame",
+    "split_ext",
+    "write",
+]
 
 Writer = Callable[[Sequence[ExportLayer], Mapping[str, Any]], bytes]
 
 # Options a map format reads from a request (the others ignore them).
 MAP_OPTIONS = ("title", "subtitle", "size", "orientation", "dpi", "label_field")
+# Options a data format reads: `geometry` (csv: point|wkt|none), `figures` (wide|long|none; long: csv only).
+DATA_OPTIONS = ("geometry", "figures")
+# The file stem that names no layer of its own: `view.<ext>?layers=a,b` downloads the layers listed.
+VIEW_ID = "view"
 
 
 @dataclass(frozen=True)
@@ -58,11 +77,11 @@ class Format:
 FORMATS: dict[str, Format] = {
     f.ext: f
     for f in (
-        Format("geojson", GEOJSON_MEDIA_TYPE, write_geojson, "GeoJSON (RFC 7946)"),
+        Format("geojson", GEOJSON_MEDIA_TYPE, write_geojson, "GeoJSON (RFC 7946)", multi_layer=True),
         Format("gpkg", "application/geopackage+sqlite3", write_gpkg, "GeoPackage", multi_layer=True),
         Format("shp.zip", "application/zip", write_shp_zip, "Shapefile (zipped)", multi_layer=True),
         Format("kml", "application/vnd.google-earth.kml+xml", write_kml, "KML", multi_layer=True),
-        Format("csv", "text/csv; charset=utf-8", write_csv, "CSV (WKT geometry)"),
+        Format("csv", "text/csv; charset=utf-8", write_csv, "CSV (lon/lat, or WKT geometry)", multi_layer=True),
         Format("html", "text/html; charset=utf-8", write_html, "Standalone HTML map", multi_layer=True, is_map=True),
         Format("png", "image/png", write_png, "Printable map (PNG)", multi_layer=True, is_map=True, is_print=True),
         Format(

@@ -2,6 +2,8 @@
 
 `flat_frame` turns a GeoDataFrame into one GDAL and CSV can store: the feature id as a leading `id`
 column, nested values as JSON text, one type per column, rounded and RFC 7946-oriented geometry in EPSG:4326.
+A layer may bring `related` tables (no geometry, e.g. a long table of figures keyed by feature id);
+`related_tables` gathers them over the layers written to one file, merging tables of the same name.
 """
 
 from __future__ import annotations
@@ -24,12 +26,26 @@ META_KEYS = ("source", "data_date", "datum", "licence")
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table without geometry written beside the layers: `name` is its machine name (table/file name),
+    `title` the human one, `description` one line saying what a row is. `kind` is `data` (rows of their own)
+    or `fields` (it describes the columns of a layer; left out where only the data tables are asked for)."""
+
+    name: str
+    title: str
+    frame: pd.DataFrame
+    description: str = ""
+    kind: str = "data"
+
+
+@dataclass(frozen=True)
 class ExportLayer:
     """One layer to write: `name` is the machine name (layer/file name), `title` the human one.
 
     `frame` is WGS-84 with the feature ids as its index. `background` layers are context drawn under the data
     on maps (html, png, pdf) and skipped by data formats. `style` is a small dict (`color`, `fill`, `weight`,
-    `symbol`, `dash`) used by maps.
+    `symbol`, `dash`) used by maps. `related` are tables written beside the layer by the formats that hold
+    several tables (GeoPackage, Shapefile zip, KML) and on request by CSV.
     """
 
     name: str
@@ -38,6 +54,33 @@ class ExportLayer:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     style: Mapping[str, Any] = field(default_factory=dict)
     background: bool = False
+    related: tuple[Table, ...] = ()
+
+
+def related_tables(layers: Sequence[ExportLayer]) -> list[Table]:
+    """The related tables of the data layers, those of the same name merged into one (repeated rows once),
+    in the order first met."""
+    merged: dict[str, list[Table]] = {}
+    for layer in layers:
+        if not layer.background:
+            for table in layer.related:
+                merged.setdefault(table.name, []).append(table)
+    out = []
+    for name, tables in merged.items():
+        frames = [t.frame for t in tables if len(t.frame.columns)]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
+        if len(tables) > 1:
+            frame = frame[~frame.astype(str).duplicated()].reset_index(drop=True)
+        out.append(Table(name, tables[0].title, frame, tables[0].description, tables[0].kind))
+    return out
+
+
+def flat_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A related table ready for GDAL and CSV: flat attribute types (nested values as JSON text), no index."""
+    out = pd.DataFrame(frame).reset_index(drop=True).copy()
+    for col in out.columns:
+        out[col] = _flat_column(out[col])
+    return out
 
 
 def data_layers(layers: Sequence[ExportLayer]) -> list[ExportLayer]:
@@ -46,6 +89,14 @@ def data_layers(layers: Sequence[ExportLayer]) -> list[ExportLayer]:
     if not data:
         raise BadRequest("nothing to export: no data layer given")
     return data
+
+
+def choice(options: Mapping[str, Any], key: str, accepted: Sequence[str]) -> str:
+    """The option `key` (default: the first accepted value); BadRequest naming the accepted values."""
+    value = str(options.get(key) or accepted[0]).strip().lower()
+    if value not in accepted:
+        raise BadRequest(f"{key} must be one of {', '.join(accepted)}; got {value!r}")
+    return value
 
 
 def one_layer(layers: Sequence[ExportLayer], ext: str) -> ExportLayer:

@@ -356,7 +356,7 @@ def test_new_keys_are_served(pristine, tmp_path):
     assert fact["note_en"] == "an estimate" and fact["alternatives"] == []
     assert fact["source"].startswith("001_a222a07a7ccce3a9.txt L")
     assert fact["source_ref"]["title"] == "绍兴市越城区科技创新发展“十四五”规划"
-    assert fact["source_ref"]["doc_number"] == "越政办发〔2021〕78号"
+    assert fact["source_ref"]["doc_number"] == "越政办发（2021）78号"  # as the document itself writes it
     conflict = profile["conflicts"][0]
     assert conflict["sources"] == ["001_a222a07a7ccce3a9.txt L107–109", "001_a222a07a7ccce3a9.txt L621"]
     assert conflict["source_refs"][1]["lines"] == [621, 621]

@@ -88,7 +88,7 @@ def test_absent_ids_are_none(text):
         (" 330109 , 330381 ,", ["330109", "330381"]),  # blanks and a trailing comma are forgiven
         ("a,,b", ["a", "b"]),
         ("杭州城西科创大走廊", ["杭州城西科创大走廊"]),
-        ("330109,330109", ["330109", "330109"]),  # kept as given; the selection decides what a repeat means
+        ("330109,330109", ["330109"]),  # a repeat is dropped: the ids cap counts distinct ids
     ],
 )
 def test_good_ids(text, ids):

@@ -1,4 +1,5 @@
-"""Command line: `python -m layers check` builds every layer and lists every problem in the shipped data."""
+"""Command line: `python -m layers check` builds every layer and lists every problem in the shipped data;
+`python -m layers users add|list` manages who may edit user layers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["users"]:
+        return _users(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
     parser.add_argument("command", choices=["check"])
     parser.parse_args(argv)
@@ -30,6 +34,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{layer}: {len(cat.frame(layer))} features")
     print(f"profiles: {len(cat.profiles)}; data ok")
     return 0
+
+
+def _users(argv: list[str]) -> int:
+    """`python -m layers users …`: who may edit user layers (see layers/users.py)."""
+    from settings import SettingsError, load_settings
+
+    from .users import cli
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    return cli(argv, settings.data_dir)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from boundaries.source import DEFAULT_CACHE
@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         description=(
             "Optional tile base maps, a JSON list of objects with id, title, title_en, url, attribution, "
             "datum (wgs84|gcj02), max_zoom. Empty by default: the map needs no external host."
+        ),
+    )
+
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that signs session cookies and CSRF tokens. Unset: one is generated into the data directory "
+            "(file secret_key) on first start, so sessions survive a restart."
         ),
     )
 

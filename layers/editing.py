@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .userstore import LayerInfo, UserLayerStore
 from .users import UserDirectory
+from .userstore import LayerInfo, UserLayerStore
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -499,7 +499,7 @@ class GeoPackageStore:
         with self._write() as con:
             self._row(con, layer_id)
             con.execute("UPDATE user_layers SET title = ?, updated = ? WHERE id = ?", (title, _now(), layer_id))
-            for (version, table) in con.execute(
+            for version, table in con.execute(
                 "SELECT version, table_name FROM user_layer_versions WHERE layer_id = ?", (layer_id,)
             ).fetchall():
                 con.execute(
@@ -511,8 +511,7 @@ class GeoPackageStore:
         with self._write() as con:
             self._row(con, layer_id)
             tables = [
-                r[0]
-                for r in con.execute("SELECT table_name FROM user_layer_versions WHERE layer_id = ?", (layer_id,))
+                r[0] for r in con.execute("SELECT table_name FROM user_layer_versions WHERE layer_id = ?", (layer_id,))
             ]
             for table in tables:
                 con.execute("DELETE FROM gpkg_geometry_columns WHERE table_name = ?", (table,))
@@ -538,7 +537,7 @@ class GeoPackageStore:
             )
             row = cur.fetchone()
         if row is None:
-            raise NotFound(f"no user layer {layer_id!r}; GET /api/layers lists them (kind \"user\")")
+            raise NotFound(f'no user layer {layer_id!r}; GET /api/layers lists them (kind "user")')
         return dict(zip(("id", "title", "owner", "created", "updated", "version", "source"), row, strict=True))
 
     @staticmethod
@@ -550,7 +549,9 @@ class GeoPackageStore:
         )
         row = cur.fetchone()
         if row is None:
-            kept = [r[0] for r in con.execute("SELECT version FROM user_layer_versions WHERE layer_id = ?", (layer_id,))]
+            kept = [
+                r[0] for r in con.execute("SELECT version FROM user_layer_versions WHERE layer_id = ?", (layer_id,))
+            ]
             raise NotFound(f"layer {layer_id!r} has no version {version}; kept versions: {kept}")
         keys = ("version", "table_name", "created", "owner", "source", "count", "geometry_type", "columns", "bbox")
         return dict(zip(keys, row, strict=True))

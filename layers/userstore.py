@@ -144,14 +144,19 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _identifier(title: str, layer_id: str, version: int) -> str:
+    """The name QGIS shows for a version table (unique in gpkg_contents, as the spec requires)."""
+    return f"{title} · v{version} · {layer_id}"
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
 def slug(title: str) -> str:
-    """ASCII slug of a title ('' when it has no ASCII letters or digits, as Chinese titles)."""
-    text = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    return text[:40].strip("-")
+    """ASCII slug of a title; '' when it has no ASCII letter (Chinese titles, bare years)."""
+    text = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
+    return text if re.search(r"[a-z]", text) else ""
 
 
 def _column_type(values: pd.Series) -> str:
@@ -210,8 +215,23 @@ def _cell(value: Any, kind: str) -> Any:
     return str(value)
 
 
-def _uncell(values: list[Any], kind: str) -> pd.Series:
+def _cells(values: pd.Series, kind: str) -> list[Any]:
+    """A whole column as SQLite stores it (`_cell` per value, with fast paths for plain numbers and text)."""
+    if kind == "INTEGER" and pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
+        return [int(v) for v in values.to_numpy()] if values.dtype == object else values.astype("int64").tolist()
+    if kind == "REAL" and pd.api.types.is_float_dtype(values.dtype):
+        return [None if v != v else v for v in values.astype("float64").tolist()]  # NaN → NULL
+    if kind == "BOOLEAN" and values.dtype == bool:
+        return values.astype("int64").tolist()
+    items = values.astype(object).tolist()
+    if kind == "TEXT":
+        return [v if type(v) is str else _cell(v, kind) for v in items]
+    return [_cell(v, kind) for v in items]
+
+
+def _uncell(values: list[Any] | tuple[Any, ...], kind: str) -> pd.Series:
     """A column read back from SQLite as the type it was written as."""
+    values = list(values)
     if kind == "INTEGER":
         return pd.Series(values, dtype="Int64" if None in values else "int64")
     if kind == "REAL":
@@ -254,25 +274,25 @@ def _to_multi(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
 
 def gpkg_blobs(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
     """GeoPackage geometry blobs (header with an xy envelope, then little-endian WKB); None stays NULL."""
-    wkbs = shapely.to_wkb(geoms, byte_order=1, include_srid=False)
-    bounds = shapely.bounds(geoms)
-    empty = shapely.is_empty(geoms)
-    out: list[bytes | None] = []
-    for wkb, (minx, miny, maxx, maxy), is_empty in zip(wkbs, bounds, empty, strict=True):
-        if wkb is None:
-            out.append(None)
-        elif is_empty:
-            out.append(b"GP\x00\x11" + struct.pack("<i", srs_id) + wkb)
-        else:
-            out.append(b"GP\x00\x03" + struct.pack("<i", srs_id) + struct.pack("<dddd", minx, maxx, miny, maxy) + wkb)
-    return out
+    wkbs = shapely.to_wkb(geoms, byte_order=1, include_srid=False).tolist()
+    envelopes = shapely.bounds(geoms)[:, [0, 2, 1, 3]]  # minx, maxx, miny, maxy
+    empty = shapely.is_empty(geoms).tolist()
+    srs = struct.pack("<i", srs_id)
+    full, hollow = b"GP\x00\x03" + srs, b"GP\x00\x11" + srs
+    packed = envelopes.astype("<f8").tobytes()
+    return [
+        None if wkb is None else (hollow + wkb if is_empty else full + packed[32 * i : 32 * i + 32] + wkb)
+        for i, (wkb, is_empty) in enumerate(zip(wkbs, empty, strict=True))
+    ]
 
 
-def _from_blob(blob: bytes | None) -> Any:
-    if blob is None:
-        return None
-    envelope = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 0x07]
-    return shapely.from_wkb(blob[8 + envelope :])
+ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def geometries(blobs: list[bytes | None] | tuple[bytes | None, ...]) -> np.ndarray:
+    """Shapely geometries of GeoPackage geometry blobs (NULL → None)."""
+    wkbs = [None if b is None else b[8 + ENVELOPE_BYTES[(b[3] >> 1) & 0x07] :] for b in blobs]
+    return shapely.from_wkb(np.array(wkbs, dtype=object))
 
 
 # ---------------------------------------------------------------------------------------------- the file store
@@ -411,22 +431,17 @@ class GeoPackageStore:
             + (f", {cols}" if cols else "")
             + ")"
         )
-        blobs = gpkg_blobs(geoms)
-        columns = [frame[c].tolist() for c in data]
-        rows = (
-            (blob, *(_cell(col[i], kind) for col, kind in zip(columns, kinds, strict=True)))
-            for i, blob in enumerate(blobs)
-        )
+        rows = zip(gpkg_blobs(geoms), *(_cells(frame[c], k) for c, k in zip(data, kinds, strict=True)), strict=True)
         marks = ", ".join("?" * (len(data) + 1))
         quoted = ", ".join(["geom", *(_quote(n) for n in names)])
         con.executemany(f"INSERT INTO {_quote(table)} ({quoted}) VALUES ({marks})", rows)
-        present = geoms[[g is not None and not shapely.is_empty(g) for g in geoms]] if len(geoms) else geoms
+        present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         bbox = tuple(float(v) for v in shapely.total_bounds(present)) if len(present) else None
         stamp = _now()
         con.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change,"
             " min_x, min_y, max_x, max_y, srs_id) VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?, 4326)",
-            (table, f"{title} (v{version})", meta.get("source", ""), stamp, *(bbox or (None,) * 4)),
+            (table, _identifier(title, layer_id, version), meta.get("source", ""), stamp, *(bbox or (None,) * 4)),
         )
         con.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)",
@@ -503,7 +518,8 @@ class GeoPackageStore:
                 "SELECT version, table_name FROM user_layer_versions WHERE layer_id = ?", (layer_id,)
             ).fetchall():
                 con.execute(
-                    "UPDATE gpkg_contents SET identifier = ? WHERE table_name = ?", (f"{title} (v{version})", table)
+                    "UPDATE gpkg_contents SET identifier = ? WHERE table_name = ?",
+                    (_identifier(title, layer_id, version), table),
                 )
         return self.info(layer_id)
 
@@ -603,10 +619,10 @@ class GeoPackageStore:
             columns: list[tuple[str, str]] = [tuple(c) for c in json.loads(v["columns"])]  # type: ignore[misc]
             select = ", ".join(["fid", "geom", *(_quote(n) for n, _ in columns)])
             rows = con.execute(f"SELECT {select} FROM {_quote(v['table_name'])} ORDER BY fid").fetchall()
-        fids = [r[0] for r in rows]
-        geoms = [_from_blob(r[1]) for r in rows]
-        data = {name: _uncell([r[i + 2] for r in rows], kind) for i, (name, kind) in enumerate(columns)}
-        frame = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries(geoms), crs="EPSG:4326")
+        cols = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 2)
+        fids = list(cols[0])
+        data = {name: _uncell(cols[i + 2], kind) for i, (name, kind) in enumerate(columns)}
+        frame = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries(geometries(cols[1])), crs="EPSG:4326")
         frame.index = pd.Index(fids, name="fid")
         return frame
 

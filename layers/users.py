@@ -12,6 +12,7 @@ enough for random secrets of that length, and it lets a request find its user wi
 from __future__ import annotations
 
 import argparse
+import builtins
 import datetime as _dt
 import hashlib
 import json
@@ -106,7 +107,7 @@ class UserDirectory(Protocol):
         """Add a line to the audit log."""
         ...
 
-    def audit(self, limit: int = 200) -> list[AuditEntry]:
+    def audit(self, limit: int = 200) -> builtins.list[AuditEntry]:
         """The latest audit lines, newest first."""
         ...
 
@@ -253,7 +254,7 @@ class SqliteUsers:
                 (_stamp(), actor, action, layer, json.dumps(detail, ensure_ascii=False, default=str)),
             )
 
-    def audit(self, limit: int = 200) -> list[AuditEntry]:
+    def audit(self, limit: int = 200) -> builtins.list[AuditEntry]:
         with self._db() as con:
             rows = con.execute(
                 "SELECT at, actor, action, layer, detail FROM audit ORDER BY id DESC LIMIT ?", (int(limit),)

@@ -25,6 +25,7 @@ layers in memory and indexes them there.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as _dt
 import json
@@ -128,7 +129,7 @@ class UserLayerStore(Protocol):
         """The features of the current (or the given) version, EPSG:4326, index = feature number from 1."""
         ...
 
-    def versions(self, layer_id: str) -> list[VersionInfo]: ...
+    def versions(self, layer_id: str) -> builtins.list[VersionInfo]: ...
 
     def restore(self, layer_id: str, version: int) -> LayerInfo:
         """Make a kept version current again (the versions in between stay kept)."""
@@ -600,7 +601,7 @@ class GeoPackageStore:
             rows = con.execute(f"SELECT {', '.join(keys)} FROM user_layers ORDER BY created, fid").fetchall()
             return [self._info(con, dict(zip(keys, r, strict=True))) for r in rows]
 
-    def versions(self, layer_id: str) -> list[VersionInfo]:
+    def versions(self, layer_id: str) -> builtins.list[VersionInfo]:
         with self._read() as con:
             current = self._row(con, layer_id)["version"]
             assert con is not None
@@ -609,14 +610,17 @@ class GeoPackageStore:
                 " WHERE layer_id = ? ORDER BY version",
                 (layer_id,),
             ).fetchall()
-        return [VersionInfo(*r, current=r[0] == current) for r in rows]
+        return [
+            VersionInfo(v, created, owner, source, count, kind, v == current)
+            for v, created, owner, source, count, kind in rows
+        ]
 
     def load(self, layer_id: str, version: int | None = None) -> gpd.GeoDataFrame:
         with self._read() as con:
             row = self._row(con, layer_id)
             assert con is not None
             v = self._version_row(con, layer_id, row["version"] if version is None else version)
-            columns: list[tuple[str, str]] = [tuple(c) for c in json.loads(v["columns"])]  # type: ignore[misc]
+            columns = [(str(n), str(k)) for n, k in json.loads(v["columns"])]
             select = ", ".join(["fid", "geom", *(_quote(n) for n, _ in columns)])
             rows = con.execute(f"SELECT {select} FROM {_quote(v['table_name'])} ORDER BY fid").fetchall()
         cols = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 2)

@@ -6,6 +6,13 @@ ever reaches a user. Cacheable answers (layers, OGC pages, profiles, search, exp
 and served from bytes by geo.respcache (gzip, ETag/304, Range); other compressible answers (the page,
 assets) are gzipped in one after-request hook, which also sets the security headers. Prints run in a
 bounded pool. `main` serves the app with waitress (see `serve`).
+
+Reading is open. Changes to user layers need an editor (`_require`): a session from the sign-in page `/login`
+(a server-side session id kept in Flask's signed cookie) or `Authorization: Bearer <token>`. No credentials:
+401; signed in without the role: 403. CSRF: Flask-WTF's `CSRFProtect` (a token kept in the signed session,
+sent back in the form field `csrf_token` or the `X-CSRFToken` header) guards the sign-in form and every
+cookie-authenticated POST/PUT/PATCH/DELETE; it is called by `_require`, so Bearer requests (no cookie, no
+ambient authority) need none.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import logging
 import mimetypes
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -25,7 +33,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import quote_header_value
 
@@ -36,10 +45,12 @@ from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog
+from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.ogc_provider import CatalogProvider
 from layers.search import search
 from layers.styles import print_style, style_table
+from layers.users import User, UserDirectory, open_users
 from settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -149,6 +160,55 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
+UPLOAD_LIMIT = 20 * 1024 * 1024  # bytes a request body may have (a GeoJSON replacing a user layer)
+UPLOAD_ENDPOINTS = {"api_layer_replace"}  # the views that take files; the rest are held to max_body_bytes
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Unauthorized(ApiError):
+    """No credentials, or credentials that are not valid (401)."""
+
+    status = 401
+
+
+class Forbidden(ApiError):
+    """Signed in, but without the role the action needs (403)."""
+
+    status = 403
+
+
+def _secret_key(settings: Settings) -> str:
+    """The `secret_key` setting, or one kept in the data directory (made on first start, readable by us only)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{secrets.token_hex(4)}.part")
+        partial.touch(mode=0o600)
+        partial.write_text(secrets.token_urlsafe(48))
+        partial.replace(path)
+    return path.read_text().strip()
+
+
+def _current_user(users: UserDirectory) -> User | None:
+    """Who is asking: a Bearer token's user, a live session's user, or None. A bad token is a 401."""
+    if "user" not in g:
+        g.via = None
+        header = request.headers.get("Authorization", "")
+        user = None
+        if header[:7].lower() == "bearer ":
+            user = users.user_for_token(header[7:].strip())
+            if user is None:
+                raise Unauthorized("the API token is not valid; `python -m layers users token NAME` makes a new one")
+            g.via = "token"
+        elif session.get("sid"):
+            user = users.session_user(session["sid"])
+            g.via = "session" if user else None
+        g.user = user
+    return g.user
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (default: from the environment). The app owns its catalog,
     `app.extensions["catalog"]`, built here so bad shipped data fails at start-up, listing every problem."""
@@ -156,8 +216,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=UPLOAD_LIMIT,  # uploads; other routes are held to max_body_bytes (_limits)
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in `_require` (cookie sessions only) and on the sign-in form
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
+    )
+    csrf = CSRFProtect(app)
     catalog = Catalog.from_settings(settings)
+    users = open_users(settings.data_dir)
+    assert catalog.user_store is not None
+    editor = LayerEditor(catalog.user_store, users)
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
@@ -178,7 +249,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     def send(key: Hashable, build: Callable[[], Cached]) -> Response:
         """Answer from the cache, building the entry once; 304 / 206 / 416 / gzip chosen per request."""
-        status, headers, body = answer(cache.get_or_build(key, build), request.headers, method=request.method)
+        entry = cache.get_or_build((catalog.revision(), key), build)  # a user-layer write renews every answer
+        status, headers, body = answer(entry, request.headers, method=request.method)
         if status == 416:
             body = json.dumps({"error": f"range not satisfiable; {headers['Content-Range']}"}).encode()
             headers["Content-Type"] = "application/json"
@@ -189,12 +261,38 @@ def create_app(settings: Settings | None = None) -> Flask:
     def json_entry(payload: object) -> Cached:
         return Cached.build(app.json.dumps(payload).encode("utf-8"), "application/json")
 
+    app.extensions["users"] = users
+    app.extensions["editor"] = editor
+
+    def _require(role: str = "editor") -> User:
+        """The user asking, when they hold `role`; else 401 (no or bad credentials) or 403. Cookie-session
+        writes must carry the CSRF token (400 without it)."""
+        user = _current_user(users)
+        if user is None:
+            raise Unauthorized(
+                f"this needs an {role}: sign in at /login, or send Authorization: Bearer <token> "
+                "(`python -m layers users add NAME --role editor` prints one)"
+            )
+        if not user.can(role):
+            raise Forbidden(f"{user.name} is a {user.role}; this needs an {role}")
+        if g.via == "session" and request.method in UNSAFE:
+            csrf.protect()
+        return user
+
+    app.extensions["require"] = _require
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         resp = jsonify(exc.to_dict())
         if isinstance(exc, Busy):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp, exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return jsonify(
+            {"error": f"{exc.description} Send the csrf_token form field or the X-CSRFToken header (GET /api/me)."}
+        ), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -207,7 +305,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             allowed = [v for k, v in exc.get_headers() if k == "Allow"]
             message = f"method {request.method} is not allowed here; allowed: {', '.join(allowed) or 'GET'}"
         elif exc.code == 413:
-            message = f"request body too large; at most {settings.max_body_bytes} bytes are accepted"
+            message = f"request body too large; at most {_body_limit()} bytes are accepted here"
         else:
             message = exc.description
         resp = jsonify({"error": message})
@@ -224,11 +322,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         header_bytes = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
         if header_bytes > settings.max_header_bytes:
             return jsonify({"error": f"request headers too large; at most {settings.max_header_bytes} bytes"}), 431
-        if (request.content_length or 0) > settings.max_body_bytes:
-            return jsonify(
-                {"error": f"request body too large; at most {settings.max_body_bytes} bytes are accepted"}
-            ), 413
+        if (request.content_length or 0) > _body_limit():
+            return jsonify({"error": f"request body too large; at most {_body_limit()} bytes are accepted here"}), 413
         return None
+
+    def _body_limit() -> int:
+        """Uploads may be large (UPLOAD_LIMIT); every other route takes at most `max_body_bytes`."""
+        return UPLOAD_LIMIT if request.endpoint in UPLOAD_ENDPOINTS else settings.max_body_bytes
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -296,6 +396,121 @@ def create_app(settings: Settings | None = None) -> Flask:
         q = request.args.get("q")
         limit = int_arg(request.args, "limit", low=1, high=50, default=12)
         return send(("search", q, limit), lambda: json_entry({"results": search(catalog, q, limit=limit)}))
+
+    # --- signing in -----------------------------------------------------------------------------------
+    def _login_page(message: str | None = None, status: int = 200):
+        user = _current_user(users) if "Authorization" not in request.headers else None
+        page = render_template("login.html", user=user, message=message, next=_next_url(), csrf_token=generate_csrf())
+        return Response(page, status=status, mimetype="text/html")
+
+    def _next_url() -> str:
+        target = request.values.get("next") or "/"
+        return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+    @app.get("/login")
+    def login_form():
+        return _login_page()
+
+    @app.post("/login")
+    def login_submit():
+        try:
+            csrf.protect()
+        except CSRFError:
+            return _login_page("The form has expired; please sign in again. / 表单已过期，请重新登录。", 400)
+        user = users.check_password(request.form.get("name", "").strip(), request.form.get("password", ""))
+        if user is None:
+            return _login_page("Wrong name or password. / 用户名或密码错误。", 401)
+        old = session.get("sid")
+        if old:
+            users.end_session(old)
+        session.clear()  # a new session (and CSRF token) on sign-in
+        session["sid"] = users.start_session(user.name)
+        return redirect(_next_url(), code=303)
+
+    @app.get("/logout")
+    def logout_form():
+        return _login_page()
+
+    @app.post("/logout")
+    def logout():
+        if session.get("sid"):
+            csrf.protect()
+            users.end_session(session["sid"])
+        session.clear()
+        return redirect("/", code=303)
+
+    @app.get("/api/me")
+    def api_me():
+        user = _current_user(users)
+        body: dict[str, Any] = {"user": None}
+        if user is not None:
+            body = {"user": user.name, "role": user.role, "via": g.via}
+        if g.via != "token":
+            body["csrf_token"] = generate_csrf()
+        return jsonify(body)
+
+    # --- changing user layers ----------------------------------------------------------------------------
+    def _user_layer(layer_id: str) -> str:
+        catalog.spec(layer_id)  # 404 for an unknown id
+        if not catalog.is_user_layer(layer_id):
+            raise BadRequest(f"{layer_id!r} is a built-in layer; only user layers (ids user-…) can be changed")
+        return layer_id
+
+    def _json_body() -> dict[str, Any]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadRequest("send a JSON object (Content-Type: application/json)")
+        return body
+
+    def _summary(layer_id: str) -> dict[str, Any]:
+        return catalog.summary(catalog.spec(layer_id))
+
+    @app.put("/api/layers/<layer_id>")
+    def api_layer_replace(layer_id: str):
+        user = _require("editor")
+        _user_layer(layer_id)
+        upload = request.files.get("file")
+        raw = upload.read() if upload is not None else request.get_data()
+        source = upload.filename if upload is not None and upload.filename else "GeoJSON upload"
+        editor.replace(layer_id, _geojson_frame(raw), actor=user.name, source=source)
+        return jsonify(_summary(layer_id))
+
+    @app.patch("/api/layers/<layer_id>")
+    def api_layer_rename(layer_id: str):
+        user = _require("editor")
+        _user_layer(layer_id)
+        title = _json_body().get("title")
+        if not isinstance(title, str):
+            raise BadRequest('send {"title": "<new title>"}')
+        editor.rename(layer_id, title, actor=user.name)
+        return jsonify(_summary(layer_id))
+
+    @app.delete("/api/layers/<layer_id>")
+    def api_layer_delete(layer_id: str):
+        user = _require("editor")
+        editor.delete(_user_layer(layer_id), actor=user.name)
+        return jsonify({"deleted": layer_id})
+
+    @app.get("/api/layers/<layer_id>/versions")
+    def api_layer_versions(layer_id: str):
+        versions = catalog.user_store.versions(_user_layer(layer_id))  # type: ignore[union-attr]
+        return jsonify({"layer": layer_id, "versions": [v.__dict__ for v in versions]})
+
+    @app.post("/api/layers/<layer_id>/restore")
+    def api_layer_restore(layer_id: str):
+        user = _require("editor")
+        _user_layer(layer_id)
+        version = _json_body().get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise BadRequest('send {"version": <a kept version number>} (GET …/versions lists them)')
+        editor.restore(layer_id, version, actor=user.name)
+        return jsonify(_summary(layer_id))
+
+    @app.get("/api/audit")
+    def api_audit():
+        _require("admin")
+        limit = int_arg(request.args, "limit", low=1, high=1000, default=200)
+        return jsonify({"entries": [e.__dict__ for e in users.audit(limit)]})
 
     leaflet_dir = _leaflet_dir(app.static_folder)
 
@@ -477,6 +692,23 @@ def serve(app: Flask, settings: Settings) -> None:
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
     wasyncore.close_all(socket_map)
     print("stopped", file=sys.stderr, flush=True)
+
+
+def _geojson_frame(raw: bytes) -> GeoDataFrame:
+    """A GeoJSON FeatureCollection (WGS-84) as a frame with the features' own properties, or a 400 saying why."""
+    import geopandas as gpd
+
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"send a GeoJSON FeatureCollection (UTF-8): {exc}") from None
+    features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+    if not isinstance(features, list) or not features:
+        raise BadRequest("send a GeoJSON FeatureCollection with at least one feature")
+    try:
+        return gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+    except Exception as exc:  # shapely/geopandas refuse malformed geometries in several ways
+        raise BadRequest(f"a feature could not be read: {str(exc)[:200]}") from None
 
 
 def main() -> int:

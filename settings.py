@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from boundaries.source import DEFAULT_CACHE
@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that signs session cookies and CSRF tokens. Unset: one is generated into the data directory "
+            "(file secret_key) on first start, so sessions survive a restart."
+        ),
+    )
+
     @field_validator("basemaps", mode="before")
     @classmethod
     def _basemaps_json(cls, value: Any) -> Any:
@@ -123,7 +131,9 @@ class Settings(BaseSettings):
     connection_limit: int = Field(1000, ge=1, description="Open connections accepted at once.")
     channel_timeout: int = Field(30, ge=1, description="Seconds an idle or half-sent connection is kept.")
     max_request_header_size: int = Field(262144, ge=1024, description="waitress's hard limit on header bytes.")
-    max_request_body_size: int = Field(1048576, ge=0, description="waitress's hard limit on body bytes.")
+    max_request_body_size: int = Field(
+        32 * 1024 * 1024, ge=0, description="waitress's hard limit on body bytes (above the upload limit)."
+    )
     shutdown_timeout: int = Field(10, ge=0, description="Seconds running requests get to finish on SIGTERM.")
     server_ident: str = Field("", description="The Server header (empty: none, so no version is announced).")
     send_bytes: int = Field(

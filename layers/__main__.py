@@ -1,4 +1,5 @@
-"""Command line: `check` builds every layer and lists every problem in the data; `schema` writes schema.json."""
+"""Command line: `check` builds every layer and lists every problem in the data; `schema` writes schema.json;
+`users add|list` manages who may edit user layers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["users"]:
+        return _users(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
     parser.add_argument("command", choices=["check", "schema"])
     parser.add_argument("-o", "--output", help="schema: where to write the JSON Schema ('-' for stdout)")
@@ -46,6 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     note = "; UNVERIFIED: the seed texts are missing, citations were not checked" if cat.unverified else ""
     print(f"profiles: {len(cat.profiles)}; data ok{note}")
     return 0
+
+
+def _users(argv: list[str]) -> int:
+    """`python -m layers users …`: who may edit user layers (see layers/users.py)."""
+    from settings import SettingsError, load_settings
+
+    from .users import cli
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    return cli(argv, settings.data_dir)
 
 
 if __name__ == "__main__":

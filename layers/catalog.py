@@ -17,7 +17,11 @@ GROUPS: dict[str, tuple[str, str]] = {
     "science-cities": ("科技城与空间布局", "Science cities & layouts"),
     "high-tech-zones": ("高新区", "High-tech zones"),
     "platforms": ("走廊与平台", "Corridors & platforms"),
+    "user": ("我的图层", "My layers"),
 }
+# Colours of user layers, in the order they were created: Okabe & Ito's colour-blind-safe set
+# (its yellow and black last: the least visible on the light map).
+USER_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 
 
 @dataclass(frozen=True)

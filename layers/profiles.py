@@ -120,8 +120,10 @@ class Profiles:
             self._profiles[row.adcode] = profile
 
     def get(self, adcode: str) -> dict[str, Any]:
+        """The region's profile, with `user_layers`: the user layers it is in or holds features of (see
+        `Catalog.user_places`), current as of the user-layer store's latest revision."""
         try:
-            return self._profiles[adcode]
+            return {**self._profiles[adcode], "user_layers": self.catalog.user_places(adcode)}
         except KeyError:
             raise NotFound(
                 f"no region with adcode {adcode!r}; give the 6-digit code of a county, city or province "

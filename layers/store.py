@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from shapely.geometry import LineString, Point
 
 from boundaries.gazetteer import Gazetteer
@@ -21,9 +23,11 @@ from geo.shapes import circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
-from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, LayerSpec
+from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, USER_PALETTE, LayerSpec
 from .profiles import Profiles
 from .records import DataError, SeedTexts
+from .styles import LayerStyle
+from .userstore import LayerInfo, UserLayerStore, open_store
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -62,13 +66,43 @@ SITE_COLUMNS = [
 ]
 DEFAULT_RADIUS_M = 1000
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
+# GeoPackage geometry type names (the user-layer store) as the catalog spells them
+GEOMETRY_NAMES = {
+    "POINT": "Point",
+    "MULTIPOINT": "MultiPoint",
+    "LINESTRING": "LineString",
+    "MULTILINESTRING": "MultiLineString",
+    "POLYGON": "Polygon",
+    "MULTIPOLYGON": "MultiPolygon",
+}
+
+
+def feature_names(frame: gpd.GeoDataFrame) -> list[str]:
+    """A name for every feature of a user layer: its `name` column, else its first text column, else its id."""
+    if "name" in frame.columns:
+        column: Any = frame["name"]
+    else:
+        text = [c for c in frame.columns if c != frame.geometry.name and frame[c].dtype == object]
+        column = frame[text[0]] if text else None
+    ids = [str(i) for i in frame.index]
+    if column is None:
+        return ids
+    return [v if isinstance(v, str) and v else ids[n] for n, v in enumerate(column.tolist())]
 
 
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
-    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path, allow_unverified: bool = False) -> None:
-        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`."""
+    def __init__(
+        self,
+        boundaries: Path,
+        layers_dir: Path,
+        seeds_dir: Path,
+        allow_unverified: bool = False,
+        user_store: UserLayerStore | None = None,
+    ) -> None:
+        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`.
+        User layers come from `user_store` (none without it), read again whenever its revision changes."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
         self.gazetteer = Gazetteer.of(self.boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
@@ -86,13 +120,26 @@ class Catalog:
         for spec in CATALOG:
             self._frames[spec.id] = self._build(spec)
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
-        self._geojson: dict[tuple[str, int | None, str], bytes] = {}
+        self._geojson: dict[tuple[str, int | None, str, str], bytes] = {}
+        self.user_store = user_store
+        self._user_lock = threading.Lock()
+        self._user_revision = -1
+        self._user_infos: dict[str, LayerInfo] = {}
+        self._user_specs: dict[str, LayerSpec] = {}
+        self._user_frames: dict[tuple[str, int, str], gpd.GeoDataFrame] = {}
+        self._user_places: dict[str, list[dict[str, Any]]] | None = None
         self.profiles = Profiles(self)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Catalog:
         """The catalog of the configured data; the app (or CLI) that builds it keeps it."""
-        return cls(settings.boundaries, settings.layers_dir, settings.seeds_dir, settings.allow_unverified)
+        return cls(
+            settings.boundaries,
+            settings.layers_dir,
+            settings.seeds_dir,
+            settings.allow_unverified,
+            open_store(settings.data_dir),
+        )
 
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
@@ -149,24 +196,147 @@ class Catalog:
             frame = frame.sort_values(["parent", "order"], kind="stable")
         return frame.set_index(frame["id"].rename(None).rename("fid")) if len(frame) else frame
 
+    # --- user layers --------------------------------------------------------------------
+    def revision(self) -> int:
+        """Changes with every write to the user-layer store (0 without one): answers kept by the web layer
+        are keyed on it, so a layer saved by any instance is seen on the next request."""
+        return self.user_store.revision() if self.user_store is not None else 0
+
+    def user_layers(self) -> dict[str, LayerInfo]:
+        """The store's layers (oldest first), listed again only when the store's revision changed; answers
+        kept for user layers (frames, GeoJSON, region index) are dropped then."""
+        if self.user_store is None:
+            return {}
+        revision = self.user_store.revision()
+        with self._user_lock:
+            if revision != self._user_revision:
+                infos = {i.id: i for i in self.user_store.list()}
+                self._user_specs = {
+                    info.id: self._user_spec(info, USER_PALETTE[n % len(USER_PALETTE)])
+                    for n, info in enumerate(infos.values())
+                }
+                live = {(i.id, i.version, i.updated) for i in infos.values()}
+                self._user_frames = {k: v for k, v in self._user_frames.items() if k in live}
+                self._geojson = {k: v for k, v in self._geojson.items() if k[0] in self.specs}
+                self._user_places = None
+                self._user_infos = infos
+                self._user_revision = revision
+            return self._user_infos
+
+    @staticmethod
+    def _user_spec(info: LayerInfo, colour: str) -> LayerSpec:
+        geometry = GEOMETRY_NAMES.get(info.geometry_type, "Geometry")
+        if "Polygon" in geometry:
+            style: LayerStyle = {"color": colour, "weight": 1.5, "fill": colour}
+        elif "Line" in geometry:
+            style = {"color": colour, "weight": 3}
+        else:
+            style = {"color": colour, "symbol": "circle"}
+        return LayerSpec(
+            info.id,
+            info.title,
+            info.title,
+            "user",
+            "user",
+            geometry,
+            info.source,
+            default_visible=True,
+            style=style,
+            print_over="cities",
+        )
+
+    def _user_frame(self, info: LayerInfo) -> gpd.GeoDataFrame:
+        """A user layer's current version; feature ids are the adcodes of a region list, else row numbers."""
+        key = (info.id, info.version, info.updated)
+        frame = self._user_frames.get(key)
+        if frame is None:
+            assert self.user_store is not None
+            frame = self.user_store.load(info.id)
+            codes = frame["adcode"] if "adcode" in frame.columns else None
+            if codes is not None and codes.notna().all() and codes.is_unique:
+                frame.index = codes.astype(str).rename("fid")
+            else:
+                frame.index = frame.index.astype(str).rename("fid")
+            with self._user_lock:
+                self._user_frames[key] = frame
+        return frame
+
+    def _user_info(self, layer_id: str) -> LayerInfo:
+        info = self.user_layers().get(layer_id)
+        if info is None:
+            raise NotFound(f"unknown layer {layer_id!r}; layers are: {', '.join(self.ids())}")
+        return info
+
+    def user_places(self, adcode: str) -> list[dict[str, Any]]:
+        """The user layers a region is in or holds features of: per layer its id, title, colour and those
+        features (id, name, centre). A feature counts where its label point lies (a county of a region list:
+        in that county, its city and its province). Built once per store revision."""
+        infos = self.user_layers()
+        places = self._user_places
+        if places is None:
+            regions = self.boundaries.regions
+            found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+            for layer_id in infos:
+                frame = self.frame(layer_id)
+                geoms = np.asarray(frame.geometry.values, dtype=object)
+                usable = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+                if not usable.any():
+                    continue
+                points = np.array(
+                    [label_point(g) if ok else (np.nan, np.nan) for g, ok in zip(geoms, usable, strict=True)]
+                )
+                where = np.flatnonzero(usable)
+                hits = regions.sindex.query(shapely.points(points[where]), predicate="intersects")
+                names = feature_names(frame)
+                for f_i, r_i in zip(*hits, strict=True):
+                    i = int(where[f_i])
+                    code = str(regions.iloc[r_i]["adcode"])
+                    found.setdefault(code, {}).setdefault(layer_id, []).append(
+                        {"id": str(frame.index[i]), "name": names[i], "center": [round(float(v), 6) for v in points[i]]}
+                    )
+            places = {
+                code: [
+                    {
+                        "layer": layer_id,
+                        "title": infos[layer_id].title,
+                        "color": self._user_specs[layer_id].style.get("color"),
+                        "geometry_type": self._user_specs[layer_id].geometry_type,
+                        "features": items,
+                    }
+                    for layer_id, items in by_layer.items()
+                ]
+                for code, by_layer in found.items()
+            }
+            self._user_places = places
+        return places.get(adcode, [])
+
+    def is_user_layer(self, layer_id: str) -> bool:
+        return layer_id not in self.specs and layer_id in self.user_layers()
+
     # --- queries ------------------------------------------------------------------------
     def ids(self) -> list[str]:
-        return list(self.specs)
+        return [*self.specs, *self.user_layers()]
 
     def spec(self, layer_id: str) -> LayerSpec:
-        try:
+        if layer_id in self.specs:
             return self.specs[layer_id]
-        except KeyError:
-            raise NotFound(f"unknown layer {layer_id!r}; layers are: {', '.join(self.specs)}") from None
+        if layer_id in self.user_layers():
+            return self._user_specs[layer_id]
+        raise NotFound(f"unknown layer {layer_id!r}; layers are: {', '.join(self.ids())}") from None
 
     def frame(self, layer_id: str) -> gpd.GeoDataFrame:
-        self.spec(layer_id)
-        return self._frames[layer_id]
+        if layer_id in self._frames:
+            return self._frames[layer_id]
+        return self._user_frame(self._user_info(layer_id))
 
     def metadata(self, layer_id: str) -> dict[str, str]:
         spec = self.spec(layer_id)
         boundary = self.boundaries.metadata
-        if spec.kind == "regions":
+        if spec.kind == "user":
+            info = self._user_info(layer_id)
+            source = f"imported by {info.owner}" + (f" from {info.source}" if info.source else "")
+            data_date = info.updated[:10]
+        elif spec.kind == "regions":
             source = f"{boundary.get('source', 'AMap administrative boundaries')}, converted GCJ-02 → WGS-84"
             data_date = boundary.get("build_date", "")
             if spec.id == "pilot-counties":
@@ -188,9 +358,32 @@ class Catalog:
         }
 
     def summary(self, spec: LayerSpec) -> dict[str, Any]:
+        group_title, group_title_en = GROUPS[spec.group]
+        if spec.kind == "user":
+            info = self._user_info(spec.id)
+            return {
+                "id": spec.id,
+                "title": spec.title,
+                "title_en": spec.title_en,
+                "kind": "user",
+                "group": spec.group,
+                "group_title": group_title,
+                "group_title_en": group_title_en,
+                "geometry_type": spec.geometry_type,
+                "count": info.count,
+                "bbox": [round(v, 6) for v in info.bbox] if info.bbox else None,
+                "default_visible": spec.default_visible,
+                "schematic": False,
+                "style": spec.style,
+                "description": spec.description,
+                "owner": info.owner,
+                "created": info.created,
+                "updated": info.updated,
+                "version": info.version,
+                "columns": info.columns,
+            }
         frame = self._frames[spec.id]
         bounds = [round(v, 6) for v in frame.total_bounds] if len(frame) else None
-        group_title, group_title_en = GROUPS[spec.group]
         return {
             "id": spec.id,
             "title": spec.title,
@@ -220,7 +413,7 @@ class Catalog:
         """The layer's features, simplified for a zoom, chosen by bbox and ids (`geo.select`, in the layer's
         order), in the requested datum."""
         spec = self.spec(layer_id)
-        frame = self._frames[layer_id]
+        frame = self.frame(layer_id)
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
@@ -241,7 +434,10 @@ class Catalog:
         ids: list[str] | None = None,
     ) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
-        key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum)
+        spec = self.spec(layer_id)
+        info = self._user_info(layer_id) if spec.kind == "user" else None
+        version = f"{info.version}@{info.updated}" if info else ""
+        key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum, version)
         if bbox is None and not ids and key in self._geojson:
             return self._geojson[key]
         frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)

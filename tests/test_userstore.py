@@ -1,0 +1,242 @@
+"""The user-layer store on a real GeoPackage: typed round trips, versions, and writes that fail or die midway."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pandas.testing import assert_frame_equal
+
+from geo.errors import NotFound
+from layers.userstore import GeoPackageStore, StoreError, UserLayerStore, slug
+from tests.conftest import ROOT
+from tests.gdal import ogr_layers, ogrinfo
+
+
+def sites(n: int = 3, text: str = "") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "name": [f"Site {i}{text}" for i in range(n)],
+            "firms": list(range(n)),
+            "share": [i / 2 for i in range(n)],
+            "listed": [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(n)],
+            "open": [i % 2 == 0 for i in range(n)],
+        },
+        geometry=shapely.points(120 + np.arange(n) * 1e-4, np.full(n, 30.0)),
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture
+def store(tmp_path) -> GeoPackageStore:
+    return GeoPackageStore(tmp_path / "user-layers.gpkg")
+
+
+def dump(path: Path) -> list[str]:
+    """Every statement that rebuilds the database: equal dumps mean byte-for-byte the same layers and metadata."""
+    con = sqlite3.connect(path)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def test_is_the_protocol_and_keeps_types(store):
+    assert isinstance(store, UserLayerStore)
+    assert store.list() == [] and store.revision() == 0
+    frame = sites()
+    frame.loc[1, "name"] = None
+    frame["share"] = frame["share"].astype(float)
+    frame.loc[2, "share"] = np.nan
+    info = store.save("High-tech firms 2024", frame, owner="ann", source="firms.csv")
+    assert info.id == "user-high-tech-firms-2024"
+    assert (info.title, info.owner, info.version, info.count, info.geometry_type) == (
+        "High-tech firms 2024",
+        "ann",
+        1,
+        3,
+        "POINT",
+    )
+    assert info.columns == {"name": "TEXT", "firms": "INTEGER", "share": "REAL", "listed": "DATE", "open": "BOOLEAN"}
+    back = store.load(info.id)
+    assert back.crs.to_epsg() == 4326
+    assert back["firms"].tolist() == [0, 1, 2] and back["firms"].dtype == np.int64
+    assert back["share"].iloc[0] == 0.0 and np.isnan(back["share"].iloc[2])
+    assert back["listed"].tolist() == [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+    assert back["open"].tolist() == [True, False, True]
+    assert back["name"].tolist() == ["Site 0", None, "Site 2"]
+    assert back.geometry.equals(frame.geometry.set_axis(back.index))
+    assert store.revision() == 1
+
+
+def test_ids_titles_and_unknown_layers(store):
+    chinese = store.save("高新技术企业名单", sites(), owner="ann")
+    assert chinese.id.startswith("user-") and len(chinese.id) == len("user-") + 8
+    again = store.save("Labs", sites(), owner="ann")
+    twice = store.save("Labs", sites(), owner="ann")
+    assert again.id == "user-labs" and twice.id.startswith("user-labs-") and twice.id != again.id
+    assert slug("2024") == "" and slug("Pilot counties (2021)") == "pilot-counties-2021"
+    with pytest.raises(StoreError):
+        store.save("   ", sites(), owner="ann")
+    with pytest.raises(NotFound):
+        store.load("user-nothing")
+    with pytest.raises(NotFound):
+        store.delete("user-nothing")
+    assert [i.id for i in store.list()] == [chinese.id, again.id, twice.id]
+
+
+def test_replace_keeps_versions_and_restores(store):
+    first = store.save("Labs", sites(3), owner="ann", source="a.csv")
+    second = store.replace(first.id, sites(5), owner="bob", source="b.csv")
+    assert (second.version, second.count, second.owner, second.created) == (2, 5, "ann", first.created)
+    versions = store.versions(first.id)
+    assert [(v.version, v.owner, v.source, v.count, v.current) for v in versions] == [
+        (1, "ann", "a.csv", 3, False),
+        (2, "bob", "b.csv", 5, True),
+    ]
+    assert len(store.load(first.id)) == 5 and len(store.load(first.id, 1)) == 3
+    restored = store.restore(first.id, 1)
+    assert restored.version == 1 and len(store.load(first.id)) == 3
+    third = store.replace(first.id, sites(2), owner="ann")
+    assert third.version == 3
+    with pytest.raises(NotFound, match="kept versions"):
+        store.restore(first.id, 9)
+    renamed = store.rename(first.id, "Research labs")
+    assert renamed.title == "Research labs" and store.info(first.id).title == "Research labs"
+    store.delete(first.id)
+    assert store.list() == []
+
+
+def test_exception_on_a_bad_row_midway_leaves_nothing(store):
+    store.save("Labs", sites(), owner="ann")
+    before, revision = dump(store.path), store.revision()
+    bad = sites(1000)
+    bad["firms"] = bad["firms"].astype(object)
+    bad.loc[600, "firms"] = 2**70  # an integer SQLite cannot hold: fails on row 601, after 600 were inserted
+    with pytest.raises(OverflowError):
+        store.save("Broken", bad, owner="ann")
+    with pytest.raises(OverflowError):
+        store.replace("user-labs", bad, owner="ann")
+    assert dump(store.path) == before and store.revision() == revision
+    assert [i.id for i in store.list()] == ["user-labs"]
+
+
+def size(path: Path) -> int:
+    """A file's size; 0 while it does not exist (SQLite removes the WAL when its last connection closes)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+WRITER = """
+import sys, numpy as np, geopandas as gpd, shapely
+from layers.userstore import GeoPackageStore
+n = 400_000
+frame = gpd.GeoDataFrame({"name": ["x" * 120 + str(i) for i in range(n)], "v": np.arange(n)},
+                         geometry=shapely.points(120 + np.arange(n) * 1e-6, np.full(n, 30.0)), crs="EPSG:4326")
+print("writing", flush=True)
+GeoPackageStore(sys.argv[1]).save("Huge", frame, owner="killed")
+print("done", flush=True)
+"""
+
+
+@pytest.mark.gdal
+def test_writer_killed_midway_leaves_the_store_as_it_was(store):
+    store.save("Labs", sites(), owner="ann")
+    store.save("Pilots", sites(7), owner="bob")
+    before, layers, revision = dump(store.path), store.list(), store.revision()
+    frames = {i.id: store.load(i.id) for i in layers}
+    wal = Path(str(store.path) + "-wal")
+    start = size(wal)
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(store.path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "writing"
+    # wait until the transaction has spilled well over 8 MB into the WAL: the writer is midway
+    while child.poll() is None and size(wal) < start + 8 * 2**20:
+        pass
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the writer finished before it was killed"
+    assert dump(store.path) == before
+    assert store.list() == layers and store.revision() == revision
+    for layer_id, frame in frames.items():
+        assert_frame_equal(store.load(layer_id), frame)
+    assert [(x["name"], x["count"], x["epsg4326"]) for x in ogr_layers(store.path)] == [
+        ("user-labs_v1", 3, True),
+        ("user-pilots_v1", 7, True),
+        ("user_layers", 2, False),
+    ]
+    # and the store still takes writes
+    assert store.save("After", sites(), owner="ann").id == "user-after"
+
+
+def test_readers_are_served_while_a_layer_is_written(store):
+    existing = store.save("Labs", sites(50), owner="ann")
+    expected = store.load(existing.id)
+    big = sites(150_000)
+    writing = threading.Event()
+    stop = threading.Event()
+    seen: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                during = writing.is_set()
+                count = len(store.list())
+                assert_frame_equal(store.load(existing.id), expected)
+                seen.append((count, during and writing.is_set()))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        writing.set()
+        store.save("Big", big, owner="bob")
+        writing.clear()
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    assert any(during for _, during in seen), "no read finished while the layer was being written"
+    assert {count for count, during in seen if during} <= {1, 2}
+    assert len(store.load("user-big")) == 150_000
+
+
+@pytest.mark.gdal
+def test_the_store_is_a_geopackage_gdal_reads(store, tmp_path):
+    regions = gpd.GeoDataFrame(
+        {"adcode": ["330106", "330109"], "name": ["西湖区", "萧山区"], "note": ["<b>x</b>", "y"]},
+        geometry=[shapely.box(120, 30, 120.1, 30.1), shapely.MultiPolygon([shapely.box(120.2, 30, 120.3, 30.1)])],
+        crs="EPSG:4326",
+    )
+    info = store.save("Pilot list", regions, owner="ann")
+    assert info.geometry_type == "MULTIPOLYGON"  # one declared type: polygons promoted
+    store.replace(info.id, sites(), owner="ann")
+    layers = {x["name"]: x for x in ogr_layers(store.path)}
+    assert layers["user-pilot-list_v1"]["geometry"] == "Multi Polygon" and layers["user-pilot-list_v1"]["epsg4326"]
+    assert layers["user-pilot-list_v2"]["geometry"] == "Point" and layers["user-pilot-list_v2"]["count"] == 3
+    assert layers["user_layers"]["count"] == 1
+    text = ogrinfo("-al", "-q", str(store.path), "user-pilot-list_v2")
+    assert "listed (Date) = 2024/01/01" in text and "firms (Integer64) = 2" in text
+    assert "open (Integer(Boolean)) = 1" in text
+    pragma = sqlite3.connect(store.path).execute("PRAGMA application_id").fetchone()[0]
+    assert pragma == 0x47504B47
+    # GDAL's own reader (pyogrio) gets the typed columns back
+    import pyogrio
+
+    read = pyogrio.read_dataframe(store.path, layer="user-pilot-list_v1")
+    assert read["name"].tolist() == ["西湖区", "萧山区"] and read.crs.to_epsg() == 4326
+    assert read["note"].tolist() == ["<b>x</b>", "y"]

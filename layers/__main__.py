@@ -7,9 +7,14 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["import"]:  # `python -m layers import FILE …` (see import_cli.py)
+        from .import_cli import main as import_main
+
+        return import_main(args[1:])
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
     parser.add_argument("command", choices=["check"])
-    parser.parse_args(argv)
+    parser.parse_args(args)
     from boundaries.store import BoundaryDataError
     from settings import SettingsError, load_settings
 

@@ -434,9 +434,9 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
     cleaned = values.map(_clean)
     present = cleaned.dropna()
     if present.empty:
-        return values.map(_text).astype(object), "text"
+        return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
     if all(isinstance(v, bool | np.bool_) for v in present):
-        return values.map(_text).astype(object), "text"
+        return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
     if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in present) or all(
         isinstance(v, str) and _NUMBER.match(v) and not _LEADING_ZERO.match(v) for v in present
     ):
@@ -465,7 +465,7 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
         parsed = cleaned.map(as_date)
         if parsed.notna().sum() == len(present):
             return pd.to_datetime(parsed), "date"
-    return values.map(_text).astype(object), "text"
+    return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
 
 
 def type_table(frame: pd.DataFrame, fmt: str) -> Table:

@@ -167,8 +167,9 @@ def coordinate_columns(table: Table) -> tuple[str, str] | None:
         values = table.data[col].dropna()
         return len(values) > 0 and bool(((values >= low) & (values <= high)).all())
 
-    lon = next((c for c in numeric if LON_HEADER.match(_header(c)) and in_range(c, -180, 180)), None)
-    lat = next((c for c in numeric if LAT_HEADER.match(_header(c)) and in_range(c, -90, 90)), None)
+    # by header, a numeric column will do: rows out of range are reported one by one (e.g. swapped)
+    lon = next((c for c in numeric if LON_HEADER.match(_header(c))), None)
+    lat = next((c for c in numeric if LAT_HEADER.match(_header(c)) and c != lon), None)
     if lon and lat:
         return lon, lat
     floats = [c for c in numeric if table.kinds[c] == "float"]
@@ -330,8 +331,9 @@ def _place(p: Place, *, province: bool) -> dict[str, str | None]:
 
 
 def reconcile(table: Table, gazetteer: Gazetteer, boundaries: Boundaries, options: ImportOptions) -> Reconciliation:
-    """Reconcile every row of `table`: by coordinates when longitude/latitude columns are given or found (or the
-    file has its own geometry), else by the region names in the chosen or guessed name column."""
+    """Reconcile every row of `table`. With `options.name_column`, by the region names in it; else by
+    coordinates when longitude/latitude columns are given or found, by the file's own geometry for vector
+    files, and else by the names in the guessed name column."""
     for col in (options.name_column, options.lon, options.lat):
         if col is not None and col not in table.columns:
             raise BadRequest(f"no column {col!r} in the file; its columns are: {', '.join(table.columns)}")
@@ -340,11 +342,8 @@ def reconcile(table: Table, gazetteer: Gazetteer, boundaries: Boundaries, option
         if coords is not None:
             return _reconcile_points(table, gazetteer, boundaries, options, coords)
         if table.geometry is not None and table.geometry.notna().any():
-            column = name_column(table, gazetteer, options)
-            if column is None:
-                return _reconcile_shapes(table, gazetteer, boundaries, options)
-        else:
-            column = name_column(table, gazetteer, options)
+            return _reconcile_shapes(table, gazetteer, boundaries, options)
+        column = name_column(table, gazetteer, options)
         if column is None:
             raise UnreadableTable(
                 f"no column looks like region names or coordinates (columns: {', '.join(table.columns)}): "
@@ -434,8 +433,8 @@ def _reconcile_points(
 ) -> Reconciliation:
     lon_col, lat_col = coords
     raw_lon, raw_lat = table.data[lon_col], table.data[lat_col]
-    lon = pd.to_numeric(raw_lon, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    lat = pd.to_numeric(raw_lat, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(raw_lon, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+    lat = pd.to_numeric(raw_lat, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
     ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
     transform = datums.get_transform(options.datum, "wgs84")
     if transform is not None and ok.any():

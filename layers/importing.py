@@ -234,7 +234,7 @@ class Reconciliation:
         return [i.row for i in self.items if i.status in ("ambiguous", "unmatched")]
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for item in self.items:
             counts[item.status] += 1
         return counts

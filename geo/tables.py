@@ -173,7 +173,7 @@ def read_csv(data: bytes, *, limits: Limits | None = None, names_only: bool = Fa
     name a line (no header), as pasted lists are."""
     limits = limits or Limits()
     text = decode(data)
-    sample = [line for line in text.splitlines()[:20] if line.strip()]
+    sample = [line for line in text[: 1 << 16].splitlines()[:20] if line.strip()]
     if not sample:
         raise UnreadableTable("the file is empty")
     delim = _delimiter(sample)
@@ -183,12 +183,42 @@ def read_csv(data: bytes, *, limits: Limits | None = None, names_only: bool = Fa
         _check_rows(len(names), limits)
         frame = pd.DataFrame({"名称": names})
         return type_table(frame, "text")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim or ",")
+    header_line = next(csv.reader(io.StringIO(text[: 1 << 20], newline=""), delimiter=delim or ","), [])
+    _check_columns(len(header_line), limits)
+    try:
+        frame = _parse_fast(text, delim or ",")
+    except (ValueError, pd.errors.ParserError):  # ragged rows, odd quoting: the careful reader below
+        frame = _parse_careful(text, delim or ",", limits)
+    if frame.shape[1] > limits.max_columns:
+        _check_columns(frame.shape[1], limits)
+    _check_rows(len(frame), limits)
+    if frame.empty:
+        raise UnreadableTable("the file has a header but no rows")
+    return type_table(frame, "csv" if delim else "text")
+
+
+def _parse_fast(text: str, delim: str) -> pd.DataFrame:
+    """pandas' C parser, every cell as text; all-blank rows dropped."""
+    raw = pd.read_csv(
+        io.StringIO(text), sep=delim, header=None, dtype=str, keep_default_na=False, na_filter=False,
+        skip_blank_lines=True, engine="c", quoting=csv.QUOTE_MINIMAL,
+    )  # fmt: skip
+    if raw.empty:
+        raise UnreadableTable("the file is empty")
+    header = raw.iloc[0].tolist()
+    body = raw.iloc[1:]
+    cells = body.to_numpy(dtype=object)
+    kept = np.array([any(isinstance(c, str) and c.strip() for c in row) for row in cells], dtype=bool)
+    return pd.DataFrame(cells[kept] if len(cells) else cells, columns=unique_columns(header))
+
+
+def _parse_careful(text: str, delim: str, limits: Limits) -> pd.DataFrame:
+    """Python's csv module, row by row, for files the C parser refuses (rows longer than the header)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
         raise UnreadableTable(f"cannot read the CSV header: {exc}") from None
-    _check_columns(len(header), limits)
     rows: list[list[str]] = []
     width = len(header)
     try:
@@ -202,11 +232,8 @@ def read_csv(data: bytes, *, limits: Limits | None = None, names_only: bool = Fa
             _check_rows(len(rows), limits)
     except csv.Error as exc:
         raise UnreadableTable(f"malformed CSV at line {reader.line_num}: {exc}") from None
-    if not rows:
-        raise UnreadableTable("the file has a header but no rows")
     columns = unique_columns(header + [""] * (width - len(header)))
-    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=columns, dtype=object)
-    return type_table(frame, "csv" if delim else "text")
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=columns, dtype=object)
 
 
 def _check_rows(n: int, limits: Limits) -> None:
@@ -431,6 +458,11 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
     (0571) stay text."""
     import datetime as dt
 
+    cells = values.to_numpy(dtype=object)
+    if all(type(v) is str for v in cells):
+        fast = _type_strings(values, cells)
+        if fast is not None:
+            return fast
     cleaned = values.map(_clean)
     present = cleaned.dropna()
     if present.empty:
@@ -466,6 +498,30 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
         if parsed.notna().sum() == len(present):
             return pd.to_datetime(parsed), "date"
     return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
+
+
+def _type_strings(values: pd.Series, cells: np.ndarray) -> tuple[pd.Series, Kind] | None:
+    """The common case decided fast (one C-level parse, regexes over the joined column): plain ASCII numbers,
+    or text that is no number, no date and has no full-width forms. None when the careful path must decide."""
+    stripped = [v.strip() for v in cells]
+    filled = np.array([bool(v) for v in stripped])
+    present = [v for v in stripped if v]
+    if not present:
+        return None
+    joined = "\n".join(present)
+    numbers = pd.to_numeric(pd.Series(present, dtype=object), errors="coerce").to_numpy(dtype=float)
+    parsed = ~np.isnan(numbers)
+    if parsed.all():
+        if re.search(r"(?m)^[+-]?0\d", joined) or re.search(r"(?i)nan|inf", joined):
+            return None
+        full = np.full(len(stripped), np.nan)
+        full[filled] = numbers
+        if not re.search(r"[.eE]", joined) and (np.abs(numbers) < 2**53).all():
+            return pd.Series(full, index=values.index).round().astype("Int64"), "int"
+        return pd.Series(full, index=values.index), "float"
+    if parsed.any() or re.search(r"(?m)^\d{4}[-/.年]", joined) or unicodedata.normalize("NFKC", joined) != joined:
+        return None  # numbers with commas or full-width digits, dates: the careful path
+    return pd.Series([v or None for v in stripped], index=values.index, dtype=object), "text"
 
 
 def type_table(frame: pd.DataFrame, fmt: str) -> Table:

@@ -113,7 +113,7 @@ def read_upload(
     return read_table(source, filename, sheet=options.sheet, limits=limits(settings))
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One row of the reconciliation report."""
 
@@ -396,13 +396,18 @@ def _resolve_name(text: str, gazetteer: Gazetteer, province: str | None, city: s
 
 
 def _assign(points: np.ndarray, boundaries: Boundaries) -> tuple[np.ndarray, gpd.GeoDataFrame]:
-    """For each point, the index of the county it falls in (-1 outside), through the counties' spatial index."""
+    """For each point, the index of the county it falls in (-1 outside): candidate pairs from the counties'
+    R-tree, then one vectorised point-in-polygon test against the prepared county polygons."""
     counties = boundaries.counties.reset_index(drop=True)
+    polygons = np.asarray(counties.geometry.to_numpy())
+    shapely.prepare(polygons)  # once per polygon object: later imports reuse the prepared geometry
     found = np.full(len(points), -1, dtype=np.int64)
     valid = ~shapely.is_missing(points)
     if valid.any():
         where = np.flatnonzero(valid)
-        hit, county = counties.sindex.query(points[where], predicate="intersects")
+        hit, county = shapely.STRtree(polygons).query(points[where])
+        inside = shapely.intersects(polygons[county], points[where][hit])
+        hit, county = hit[inside], county[inside]
         first = np.unique(hit, return_index=True)
         found[where[first[0]]] = county[first[1]]
     return found, counties
@@ -428,6 +433,13 @@ def _point_items(
     return items
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """A column's cells as text (integral floats without .0, blanks empty), vectorised."""
+    if pd.api.types.is_float_dtype(values):
+        return pd.Series(np.char.mod("%.10g", values.to_numpy(dtype=float)), index=values.index).replace("nan", "")
+    return values.astype("string").fillna("").astype(object)
+
+
 def _reconcile_points(
     table: Table, gazetteer: Gazetteer, boundaries: Boundaries, options: ImportOptions, coords: tuple[str, str]
 ) -> Reconciliation:
@@ -446,7 +458,7 @@ def _reconcile_points(
         None if good else ("longitude and latitude look swapped" if sw else "no valid longitude/latitude")
         for good, sw in zip(ok.tolist(), swapped.tolist(), strict=True)
     ]
-    inputs = [f"{_cell_text(a)}, {_cell_text(b)}" for a, b in zip(raw_lon, raw_lat, strict=True)]
+    inputs = (_as_text(raw_lon) + ", " + _as_text(raw_lat)).tolist()
     items = _point_items(table, boundaries, inputs, points, notes)
     return Reconciliation(
         table, gazetteer, boundaries, options, "points", items, coordinates=coords,

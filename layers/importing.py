@@ -422,21 +422,23 @@ def _point_items(
     table: Table, boundaries: Boundaries, inputs: list[str], points: np.ndarray, notes: list[str | None]
 ) -> list[Item]:
     found, counties = _assign(points, boundaries)
-    codes, names = counties["adcode"].to_numpy(), counties["name"].to_numpy()
+    inside = found >= 0
+    safe = np.where(inside, found, 0)
+    codes: list[str | None] = np.where(inside, counties["adcode"].to_numpy(dtype=object)[safe], None).tolist()  # type: ignore[attr-defined]
+    names: list[str | None] = np.where(inside, counties["name"].to_numpy(dtype=object)[safe], None).tolist()  # type: ignore[attr-defined]
     outside = _outside_note(boundaries)
-    items: list[Item] = []
-    for i, k in enumerate(found):
-        if k >= 0:
-            items.append(Item(i + 1, inputs[i], "matched", str(codes[k]), str(names[k])))
-        else:
-            items.append(Item(i + 1, inputs[i], "unmatched", note=notes[i] or outside))
-    return items
+    return [
+        Item(i, text, "matched", code, name) if code is not None else Item(i, text, "unmatched", note=note or outside)
+        for i, text, code, name, note in zip(range(1, len(inputs) + 1), inputs, codes, names, notes, strict=True)
+    ]
 
 
 def _as_text(values: pd.Series) -> pd.Series:
     """A column's cells as text (integral floats without .0, blanks empty), vectorised."""
     if pd.api.types.is_float_dtype(values):
-        return pd.Series(np.char.mod("%.10g", values.to_numpy(dtype=float)), index=values.index).replace("nan", "")
+        return pd.Series(
+            ["" if x != x else f"{x:.10g}" for x in values.to_numpy(dtype=float).tolist()], index=values.index
+        )
     return values.astype("string").fillna("").astype(object)
 
 

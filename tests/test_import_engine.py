@@ -409,3 +409,12 @@ def test_file_named_like_the_reserved_columns(zj, tmp_path):
     assert Path(path).exists()
     assert isinstance(frame.geometry.iloc[0], shapely.MultiPolygon | shapely.Polygon)
     assert not frame.geometry.iloc[0].contains(Point(0, 0))
+
+
+def test_options_from_http_form_fields():
+    options = ImportOptions.from_form({"name_column": " 区县 ", "datum": "GCJ-02", "lon": "", "province": "浙江"})
+    assert options == ImportOptions(name_column="区县", datum="gcj02", province="浙江")
+    with pytest.raises(BadRequest):
+        ImportOptions.from_form({"datum": "utm"})
+    with pytest.raises(BadRequest):
+        ImportOptions.from_form({"lon": ["a"]})

@@ -463,17 +463,16 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
         fast = _type_strings(values, cells)
         if fast is not None:
             return fast
-    cleaned = values.map(_clean)
-    present = cleaned.dropna()
-    if present.empty:
-        return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
-    if all(isinstance(v, bool | np.bool_) for v in present):
-        return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
+    cleaned = [_clean(v) for v in cells]  # a list, so pandas never turns ints into floats on the way
+    present = [v for v in cleaned if v is not None]
+    as_text = pd.Series([_text(v) for v in cells], index=values.index, dtype=object)
+    if not present or all(isinstance(v, bool | np.bool_) for v in present):
+        return as_text, "text"
     if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in present) or all(
         isinstance(v, str) and _NUMBER.match(v) and not _LEADING_ZERO.match(v) for v in present
     ):
-        text = cleaned.map(lambda v: None if _clean(v) is None else str(v).replace(",", ""))
-        numbers = pd.to_numeric(text, errors="coerce")
+        text = [None if v is None else str(v).replace(",", "") for v in cleaned]
+        numbers = pd.to_numeric(pd.Series(text, index=values.index, dtype=object), errors="coerce")
         integral = all(
             isinstance(v, int | np.integer) or (isinstance(v, str) and not re.search(r"[.eE]", v)) for v in present
         )
@@ -483,7 +482,7 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
     if all(isinstance(v, dt.date) for v in present) or all(isinstance(v, str) and _DATE.match(v) for v in present):
 
         def as_date(v: Any) -> Any:
-            if _clean(v) is None:
+            if v is None:
                 return pd.NaT
             if isinstance(v, dt.date):
                 return pd.Timestamp(v)
@@ -494,10 +493,10 @@ def type_column(values: pd.Series) -> tuple[pd.Series, Kind]:
             except ValueError:
                 return pd.NaT
 
-        parsed = cleaned.map(as_date)
-        if parsed.notna().sum() == len(present):
-            return pd.to_datetime(parsed), "date"
-    return pd.Series([_text(v) for v in values], index=values.index, dtype=object), "text"
+        parsed = [as_date(v) for v in cleaned]
+        if sum(p is not pd.NaT for p in parsed) == len(present):
+            return pd.Series(pd.to_datetime(parsed), index=values.index), "date"
+    return as_text, "text"
 
 
 def _type_strings(values: pd.Series, cells: np.ndarray) -> tuple[pd.Series, Kind] | None:

@@ -418,3 +418,17 @@ def test_options_from_http_form_fields():
         ImportOptions.from_form({"datum": "utm"})
     with pytest.raises(BadRequest):
         ImportOptions.from_form({"lon": ["a"]})
+
+
+def test_xlsx_integers_with_blanks_stay_integers(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["县区", "人数", "面积"])
+    book.active.append(["萧山区", None, 1.5])
+    book.active.append(["瑞安市", 3, 2])
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert table.kinds == {"县区": "text", "人数": "int", "面积": "float"}
+    assert table.data["人数"].tolist()[1] == 3 and pd.isna(table.data["人数"][0])

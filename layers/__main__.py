@@ -9,9 +9,16 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["import"]:  # `python -m layers import FILE …` (see import_cli.py)
+        from settings import SettingsError, load_settings
+
         from .import_cli import main as import_main
 
-        return import_main(args[1:])
+        try:
+            import_settings = load_settings()
+        except SettingsError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return 2
+        return import_main(args[1:], import_settings)
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
     parser.add_argument("command", choices=["check"])
     parser.parse_args(args)

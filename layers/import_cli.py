@@ -11,6 +11,10 @@ import importlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,20 +52,15 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str], settings: Settings) -> int:
+    """Run the import command with the settings `python -m layers` loaded; the exit code."""
     args = parser().parse_args(argv)
     from boundaries.gazetteer import Gazetteer
     from boundaries.store import BoundaryDataError, load
     from geo.errors import ApiError
-    from settings import SettingsError, load_settings
 
     from .importing import ImportOptions, read_upload, reconcile
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
-        return 2
     path = Path(args.file)
     try:
         options = ImportOptions(
@@ -107,7 +106,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(layer_id)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

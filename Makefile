@@ -72,6 +72,7 @@ bench: install-test $(VENV)/.installed-bench
 	  $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; }
 	$(PY) bench/run.py
 	$(PY) bench/serve.py
+	$(PY) bench/imports.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

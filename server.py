@@ -160,7 +160,6 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-UPLOAD_LIMIT = 20 * 1024 * 1024  # bytes a request body may have (a GeoJSON replacing a user layer)
 UPLOAD_ENDPOINTS = {"api_layer_replace"}  # the views that take files; the rest are held to max_body_bytes
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -220,7 +219,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=UPLOAD_LIMIT,  # uploads; other routes are held to max_body_bytes (_limits)
+        MAX_CONTENT_LENGTH=settings.import_max_bytes,  # uploads; other routes are held to max_body_bytes
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in `_require` (cookie sessions only) and on the sign-in form
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
     )
@@ -327,8 +326,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         return None
 
     def _body_limit() -> int:
-        """Uploads may be large (UPLOAD_LIMIT); every other route takes at most `max_body_bytes`."""
-        return UPLOAD_LIMIT if request.endpoint in UPLOAD_ENDPOINTS else settings.max_body_bytes
+        """Uploads may be large (`import_max_bytes`); every other route takes at most `max_body_bytes`."""
+        return settings.import_max_bytes if request.endpoint in UPLOAD_ENDPOINTS else settings.max_body_bytes
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
             "(file secret_key) on first start, so sessions survive a restart."
         ),
     )
+    import_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1, description="Largest file accepted by an import (bytes); larger uploads are refused."
+    )
+    import_max_rows: int = Field(100_000, ge=1, description="Most data rows an imported list may have.")
+    import_max_columns: int = Field(500, ge=1, description="Most columns an imported list may have.")
+    import_max_unzipped_bytes: int = Field(
+        100 * 1024 * 1024, ge=1, description="Most bytes a zipped upload (Shapefile zip, .xlsx) may unpack to."
+    )
 
     @field_validator("basemaps", mode="before")
     @classmethod

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from geo.errors import BadRequest, NotFound
 
@@ -77,6 +78,11 @@ class Gazetteer:
                 if (short := short_name(entry["name"])) and short not in self._names:
                     self.former.setdefault(short, []).append((entry, now))
 
+        self._scopes: dict[str, frozenset[str]] = {}
+        self._fuzzy: list[tuple[str, str, str | None]] = [
+            (name, code, None) for name, codes in self._names.items() for code in codes
+        ] + [(name, now.adcode, entry["name"]) for name, pairs in self.former.items() for entry, now in pairs]
+
     def _add(self, name: str, adcode: str) -> None:
         self._names.setdefault(name, set()).add(adcode)
 
@@ -108,10 +114,17 @@ class Gazetteer:
     def _province_code(self, place: Place) -> str:
         return place.adcode[:2] + "0000"
 
+    def _scope(self, scope: str) -> frozenset[str]:
+        """Adcodes a province or city name (as written in an option or a column) could mean; kept per name."""
+        found = self._scopes.get(scope)
+        if found is None:
+            found = self._scopes[scope] = frozenset(self._candidates(normalise(scope)))
+        return found
+
     def _within(self, codes: set[str], province: str | None, city: str | None) -> set[str]:
         for scope in (province, city):
-            if scope:
-                scope_codes = self._candidates(scope.strip())
+            if scope and normalise(scope):
+                scope_codes = self._scope(scope)
                 codes = {
                     c
                     for c in codes
@@ -121,17 +134,21 @@ class Gazetteer:
                 }
         return codes
 
-    def resolve(
-        self, name: str, *, province: str | None = None, city: str | None = None, levels: tuple[str, ...] | None = None
-    ) -> Place:
-        """The one region `name` means, or AmbiguousName / UnknownName listing candidates or suggestions."""
-        text = re.sub(r"\s+", "", str(name or ""))
+    def candidates(
+        self,
+        name: object,
+        *,
+        province: str | None = None,
+        city: str | None = None,
+        levels: tuple[str, ...] | None = None,
+    ) -> list[Place]:
+        """Every region `name` could mean, without raising: [] for none, several when ambiguous. A former name
+        comes back as today's unit with the change in `note`. Whitespace and full-width forms are ignored."""
+        text = normalise(name)
         if not text:
-            raise BadRequest("empty region name")
+            return []
         if re.fullmatch(r"\d{6}", text):
-            if text in self.places:
-                return self.places[text]
-            raise UnknownName(f"no region with adcode {text}")
+            return [self.places[text]] if text in self.places else []
         codes = self._within(self._candidates(text), province, city)
         if levels:
             codes = {c for c in codes if self.places[c].level in levels}
@@ -139,22 +156,88 @@ class Gazetteer:
             # a name written in full beats units it is only the short or prefixed form of
             exact = [c for c in codes if self.places[c].name == text]
             if len(exact) == 1:
-                return self.places[exact[0]]
-            options = sorted(self.places[c].full_name for c in codes)
+                return [self.places[exact[0]]]
+            return [self.places[c] for c in sorted(codes)]
+        if codes:
+            return [self.places[codes.pop()]]
+        found: dict[str, Place] = {}
+        for entry, now in self.former.get(text, ()):
+            if now.adcode in found or not self._within({now.adcode}, province, city):
+                continue
+            found[now.adcode] = replace(now, note=f"{entry['name']}: {entry['note']}（今{now.name} {now.adcode}）")
+        return list(found.values())
+
+    def resolve(
+        self, name: str, *, province: str | None = None, city: str | None = None, levels: tuple[str, ...] | None = None
+    ) -> Place:
+        """The one region `name` means, or AmbiguousName / UnknownName listing candidates or suggestions."""
+        text = normalise(name)
+        if not text:
+            raise BadRequest("empty region name")
+        found = self.candidates(text, province=province, city=city, levels=levels)
+        if len(found) == 1:
+            return found[0]
+        if re.fullmatch(r"\d{6}", text):
+            raise UnknownName(f"no region with adcode {text}")
+        if found:
+            options = sorted(p.full_name for p in found)
             raise AmbiguousName(
                 f"{text!r} is ambiguous: {'、'.join(options)}; give the province or city",
-                candidates=[{"adcode": c, "name": self.places[c].full_name} for c in sorted(codes)],
+                candidates=[{"adcode": p.adcode, "name": p.full_name} for p in found],
             )
-        if codes:
-            return self.places[codes.pop()]
-        former = self.former.get(text)
-        if former:
-            entry, now = former[0]
-            return replace(now, note=f"{entry['name']}: {entry['note']}（今{now.name} {now.adcode}）")
-        names = list(self._names) + list(self.former)
-        close = difflib.get_close_matches(text, names, n=5, cutoff=0.4)
+        close = [p.name for p in self.suggest(text, province=province, city=city, levels=levels)]
         hint = f"; did you mean {'、'.join(close)}?" if close else ""
         raise UnknownName(f"unknown region name {text!r}{hint}", suggestions=close)
+
+    def suggest(
+        self,
+        text: object,
+        limit: int = 5,
+        *,
+        province: str | None = None,
+        city: str | None = None,
+        levels: tuple[str, ...] | None = None,
+    ) -> list[Place]:
+        """The regions whose names (full, short or former) are closest to a mistyped `text`, best first.
+
+        Similarity is rapidfuzz's normalised edit distance, plus a bonus for sharing characters at the same
+        positions, so 萧山去 → 萧山区 and 瑞按市 → 瑞安市. A province or city written before the name
+        (杭州市萧山去) narrows the search to that unit, as do `province` and `city`."""
+        query = normalise(text)
+        if not query:
+            return []
+        scope: set[str] | None = None
+        for cut in range(len(query) - 2, 1, -1):  # the longest known prefix, leaving at least two characters
+            parents = self._names.get(query[:cut])
+            if parents:
+                scope = {
+                    c
+                    for c in self.places
+                    if c in parents
+                    or self.places[c].city_adcode in parents
+                    or self._province_code(self.places[c]) in parents
+                }
+                query = query[cut:]
+                break
+        allowed = self._within(set(self.places), province, city) if (province or city) else None
+        choices = [n for n, _code, _former in self._fuzzy]
+        scored: dict[str, float] = {}
+        notes: dict[str, str] = {}
+        hits = process.extract(query, choices, scorer=fuzz.ratio, limit=max(limit * 20, 50), score_cutoff=34)
+        for _choice, score, index in hits:
+            name, code, former = self._fuzzy[index]
+            if (scope is not None and code not in scope) or (allowed is not None and code not in allowed):
+                continue
+            if levels and self.places[code].level not in levels:
+                continue
+            same = sum(a == b for a, b in zip(query, name, strict=False)) / max(len(query), len(name))
+            total = score + 30 * same + (5 if len(name) == len(query) else 0)
+            if total > scored.get(code, -1):
+                scored[code] = total
+                if former:
+                    notes[code] = f"former name {former}"
+        order = sorted(scored, key=lambda c: (-scored[c], c))[:limit]
+        return [replace(self.places[c], note=notes.get(c)) for c in order]
 
     def search(self, text: str, limit: int = 10) -> list[Place]:
         """Regions whose name (full or short) contains `text`, exact and prefix matches first."""
@@ -173,6 +256,11 @@ class Gazetteer:
         return [self.places[c] for c in order[:limit]]
 
 
+def normalise(name: object) -> str:
+    """A name as typed, compared: full-width forms folded (NFKC), every kind of whitespace removed."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(name if name is not None else "")))
+
+
 def former_names() -> list[dict]:
     """Entries of former_names.yaml: {name, now (adcode), note}."""
     if not FORMER_NAMES.exists():
@@ -180,4 +268,4 @@ def former_names() -> list[dict]:
     return yaml.safe_load(FORMER_NAMES.read_text(encoding="utf-8")) or []
 
 
-__all__ = ["AmbiguousName", "Gazetteer", "Place", "UnknownName", "short_name"]
+__all__ = ["AmbiguousName", "Gazetteer", "Place", "UnknownName", "normalise", "short_name"]

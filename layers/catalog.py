@@ -17,6 +17,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "science-cities": ("科技城与空间布局", "Science cities & layouts"),
     "high-tech-zones": ("高新区", "High-tech zones"),
     "platforms": ("走廊与平台", "Corridors & platforms"),
+    "reference": ("底图参考", "Reference"),
     "user": ("我的图层", "My layers"),
 }
 # Colours of user layers, in the order they were created: Okabe & Ito's colour-blind-safe set
@@ -30,7 +31,7 @@ class LayerSpec:
     title: str
     title_en: str
     group: str
-    kind: str  # "regions" (boundary polygons) or "sites" (curated records in data/<id>/)
+    kind: str  # "regions" (boundary polygons), "sites" (curated records in data/<id>/) or "reference" (sea, lakes)
     geometry_type: str
     description: str
     default_visible: bool = False
@@ -162,6 +163,18 @@ CATALOG: tuple[LayerSpec, ...] = (
         "万亩千亿平台、产业创新服务综合体、特色小镇、园区等",
         False,
         style=layer_style("platforms"),
+    ),
+    LayerSpec(
+        "reference",
+        "水域参考",
+        "Reference: sea and lakes",
+        "reference",
+        "reference",
+        "MultiPolygon",
+        "海域与湖泊（Natural Earth 1:10m，公有领域），浅色绘于各图层之下，仅供定位",
+        True,
+        print_over=None,
+        style=layer_style("reference"),
     ),
 )
 

@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point
 
+from boundaries import reference
 from boundaries.gazetteer import Gazetteer
 from boundaries.store import Boundaries
 from boundaries.store import load as load_boundaries
@@ -179,6 +180,9 @@ class Catalog:
             return frame
         if spec.kind == "regions":
             return self._region_frame(spec.boundary_layer or spec.id)
+        if spec.kind == "reference":
+            frame = reference.load()
+            return frame.set_index(frame["id"].rename(None).rename("fid"))
         items, geoms = [], []
         for site in self.data.sites:
             if spec.id not in site["layers"]:
@@ -194,6 +198,10 @@ class Catalog:
         frame = gpd.GeoDataFrame(items, columns=SITE_COLUMNS, geometry=geoms, crs="EPSG:4326")
         if spec.id == "science-city-zones" and len(frame):
             frame = frame.sort_values(["parent", "order"], kind="stable")
+            # Each zone names its layout's parent and the layout's slogan, so labels and legends need no lookup.
+            parents = {s["id"]: s for s in self.data.sites}
+            for key, column in (("name", "parent_name"), ("name_en", "parent_name_en"), ("layout", "parent_layout")):
+                frame[column] = [parents.get(p, {}).get(key) for p in frame["parent"]]
         return frame.set_index(frame["id"].rename(None).rename("fid")) if len(frame) else frame
 
     # --- user layers --------------------------------------------------------------------
@@ -342,6 +350,8 @@ class Catalog:
             if spec.id == "pilot-counties":
                 source += f"; list: {self.data.pilot_meta.get('source', '')}"
                 data_date = max(data_date, DATA_DATE)
+        elif spec.kind == "reference":
+            source, data_date = reference.SOURCE, DATA_DATE
         else:
             source = (
                 "科创地图 curated records (layers/data), facts cited to the seed documents; "

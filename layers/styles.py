@@ -31,12 +31,13 @@ class KindStyle(TypedDict):
     size: int  # marker size in CSS pixels
 
 
-class RoleStyle(TypedDict):
+class RoleStyle(TypedDict, total=False):
     color: str
     fill: str
     fill_opacity: float
-    dash: str
+    dash: str  # "" draws a solid line
     weight: float
+    front: bool  # drawn on top of the other zones of its layout
 
 
 class SymbolShape(TypedDict):
@@ -86,7 +87,7 @@ KINDS: dict[str, KindStyle] = {
 
 # Zones of a science-city layout by their role (layers/catalog.py ROLES).
 ROLES: dict[str, RoleStyle] = {
-    "core": {"color": "#08306b", "fill": "#2166ac", "fill_opacity": 0.38, "dash": "6 3", "weight": 2.6},
+    "core": {"color": "#08306b", "fill": "#2166ac", "fill_opacity": 0.3, "dash": "", "weight": 3.4, "front": True},
     "zone": {"color": "#1f77b4", "fill": "#6baed6", "fill_opacity": 0.24, "dash": "6 4", "weight": 1.8},
     "park": {"color": "#0e7c86", "fill": "#7fd1c8", "fill_opacity": 0.22, "dash": "2 4", "weight": 1.8},
     "block": {"color": "#6a3d9a", "fill": "#cab2d6", "fill_opacity": 0.26, "dash": "8 3 2 3", "weight": 1.8},
@@ -121,12 +122,32 @@ LAYERS: dict[str, LayerStyle] = {
     "high-tech-zones": {"color": "#d35400", "symbol": "diamond", "kind": "high-tech-zone", "kind_styled": True},
     "corridors": {"color": "#16a085", "dash": "10 6", "weight": 4, "fill": None, "opacity": 0.9},
     "platforms": {"color": "#2c7a2c", "symbol": "square", "kind": "platform", "kind_styled": True},
+    # The light reference under everything: water and sea (Natural Earth), drawn per feature by its `kind`.
+    "reference": {"color": "#9ecae1", "weight": 0.8, "fill": "#d6eaf8", "fill_opacity": 0.9, "opacity": 0.9},
+}
+
+# Features of the reference layer by their `kind` (boundaries/reference.py): fill and outline.
+REFERENCE: dict[str, dict[str, Any]] = {
+    "sea": {"color": "#b7d7ea", "weight": 0.6, "fill": "#e3f0f8", "fill_opacity": 1},
+    "lake": {"color": "#8cbfdf", "weight": 0.8, "fill": "#cfe5f4", "fill_opacity": 1},
+    "river": {"color": "#8cbfdf", "weight": 1.2, "fill": None, "fill_opacity": 0},
+    "road": {"color": "#c9b99a", "weight": 1.0, "fill": None, "fill_opacity": 0},
 }
 
 # Which region labels the web map shows from which zoom, and from which field and layers.
 LABELS: dict[str, dict[str, Any]] = {
     "cities": {"min_zoom": 7, "field": "name"},
     "counties": {"min_zoom": 9, "field": "name", "layers": ["counties", "pilot-counties"]},
+    # Zones of a science-city layout: "role: name"; the core's label sits on its top edge so that it clears
+    # the parts drawn inside it. The layout's slogan goes on the parent from `slogan_min_zoom`.
+    "science-city-zones": {
+        "min_zoom": 11,
+        "field": "name",
+        "role_prefix": True,
+        "anchor": {"core": "top"},
+        "slogan_field": "parent_layout",
+        "slogan_min_zoom": 10,
+    },
 }
 
 # Styles that belong to no layer: the selection and hover highlights, the land under everything.
@@ -137,6 +158,10 @@ STATES: dict[str, Any] = {
     "land": {"fill": "#f4f1ea"},
     "schematic_dash": "6 4",
     "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},
+    # Point markers of all site layers are clustered together: markers whose centres are closer than
+    # `radius_px` (enough that two of the largest symbols never overlap) join one cluster, up to `max_zoom`;
+    # there a click spreads them out (spiderfy) `spread` times Leaflet's default distance apart.
+    "cluster": {"radius_px": 34, "max_zoom": 18, "spread": 1.4, "size": 34},
 }
 
 
@@ -148,7 +173,15 @@ def layer_style(layer_id: str) -> LayerStyle:
 def style_table() -> dict[str, Any]:
     """The whole table as plain JSON-able data (a copy): what /api/layers serves as `styles`."""
     return copy.deepcopy(
-        {"layers": LAYERS, "kinds": KINDS, "roles": ROLES, "symbols": SYMBOLS, "labels": LABELS, "states": STATES}
+        {
+            "layers": LAYERS,
+            "kinds": KINDS,
+            "roles": ROLES,
+            "symbols": SYMBOLS,
+            "labels": LABELS,
+            "states": STATES,
+            "reference": REFERENCE,
+        }
     )
 
 

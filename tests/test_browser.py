@@ -150,7 +150,14 @@ def open_map(browser, live_server):
 
 
 def feature_count(mp: MapPage, layer_id: str) -> int:
-    return mp.js("(id) => document.querySelectorAll('#map .lyr-' + id).length", layer_id)
+    """Features of a layer on the map: drawn elements, or for point layers the markers in the shared cluster group
+    (a marker inside a cluster is on the map but drawn as part of the cluster's icon)."""
+    return mp.js(
+        """(id) => { const c = window.kechuang.cluster;
+        const clustered = c ? c.getLayers().filter((l) => l.options.layerId === id).length : 0;
+        return clustered || document.querySelectorAll('#map .lyr-' + id).length; }""",
+        layer_id,
+    )
 
 
 # ------------------------------------------------------------------ tests
@@ -252,9 +259,9 @@ def test_symbols_distinguish_kinds_and_schematic_geometry(open_map, layers):
         shape_of.setdefault(kind, set()).add(looks[0].split("/")[0])
     assert all(len(v) == 1 for v in shape_of.values()), shape_of
     assert shape_of["kind-science-city"] != shape_of["kind-innovation-base"]
-    # Schematic geometry is dashed; a science city's core and its other zones are told apart.
-    dashes = mp.js("""() => [...document.querySelectorAll('#map path.lyr-science-city-zones, #map path.lyr-corridors')]
-        .map((p) => p.getAttribute('stroke-dasharray'))""")
+    # Schematic geometry is dashed, except a layout's core, which the style table draws solid to set it apart.
+    dashes = mp.js("""() => [...document.querySelectorAll('#map path.lyr-science-city-zones:not(.role-core),'
+        + ' #map path.lyr-corridors')].map((p) => p.getAttribute('stroke-dasharray'))""")
     assert dashes and all(dashes), "schematic paths must be dashed"
     roles = mp.js("""() => { const out = {};
         window.kechuang.store.get('science-city-zones').group.eachLayer((l) => {
@@ -611,7 +618,7 @@ def test_web_map_draws_from_the_served_style_table(open_map, live_server):
     assert len(drawn) >= 3, drawn  # the data has zones of several roles
     for role, (stroke, fill, dash) in drawn.items():
         want = table["roles"].get(role, table["roles"]["zone"])
-        assert (stroke, fill, dash) == (want["color"], want["fill"], want["dash"]), role
+        assert (stroke, fill, dash) == (want["color"], want["fill"], want["dash"] or None), role
     # Roles the data does not use yet: the styling module gives the table's values too.
     styled = mp.js(
         """async (roles) => { const m = await import('/static/app/js/styles.js');
@@ -619,7 +626,7 @@ def test_web_map_draws_from_the_served_style_table(open_map, live_server):
             return [r, [s.color, s.fillColor, s.dashArray]]; })); }""",
         list(table["roles"]),
     )
-    assert styled == {r: [v["color"], v["fill"], v["dash"]] for r, v in table["roles"].items()}
+    assert styled == {r: [v["color"], v["fill"], v["dash"] or None] for r, v in table["roles"].items()}
     markers = mp.js("""() => [...document.querySelectorAll('#map .site-icon')].map((e) => {
         const cls = [...e.classList], sym = e.querySelector('svg.sym'), shape = sym.firstElementChild;
         return {layer: cls.find((c) => c.startsWith('lyr-')).slice(4), kind: cls.find((c) => c.startsWith('kind-')).slice(5),

@@ -4,7 +4,7 @@ import { el, cssId } from "./dom.js";
 import { t, pick } from "./i18n.js";
 import { state, store, ctx, isRegions, fidOf, layerTitle } from "./state.js";
 import { fetchJSON, showStatus } from "./net.js";
-import { styleFor, siteIcon, isSelected, restyleAll } from "./styles.js";
+import { styleFor, siteIcon, isSelected, restyleAll, clusterRules, clusterIcon, roleStyle } from "./styles.js";
 import { rebuildLabels } from "./labels.js";
 import { select } from "./popups.js";
 import { renderLegend } from "./legend.js";
@@ -15,17 +15,73 @@ import { updateHash } from "./urlstate.js";
 export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
 function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
 
+/** The one marker-cluster group all point site layers share, so co-located sites of different layers
+ * cluster together (counts and the layers' symbols); at the highest zoom a click spreads them out. */
+export function clusterGroup() {
+  if (ctx.cluster) return ctx.cluster;
+  const c = clusterRules();
+  ctx.cluster = L.markerClusterGroup({
+    maxClusterRadius: c.radius_px, spiderfyOnMaxZoom: true, showCoverageOnHover: false, zoomToBoundsOnClick: true,
+    spiderfyDistanceMultiplier: c.spread, disableClusteringAtZoom: c.max_zoom + 1, iconCreateFunction: clusterIcon,
+    removeOutsideVisibleBounds: false,
+  });
+  ctx.cluster.addTo(ctx.map);
+  return ctx.cluster;
+}
+
+/** A GeoJSON group whose markers live in the shared cluster group while the layer is on the map. */
+const ClusteredGeoJSON = L.GeoJSON.extend({
+  onAdd() { clusterGroup().addLayers(this.getLayers()); },
+  onRemove() { clusterGroup().removeLayers(this.getLayers()); },
+  addLayer(layer) {
+    if (this.hasLayer(layer)) return this;
+    layer.addEventParent(this);
+    this._layers[this.getLayerId(layer)] = layer;
+    if (this._map) clusterGroup().addLayer(layer);
+    return this.fire("layeradd", { layer });
+  },
+  removeLayer(layer) {
+    const l = layer in this._layers ? this._layers[layer] : this._layers[this.getLayerId(layer)];
+    if (!l) return this;
+    if (this._map) clusterGroup().removeLayer(l);
+    l.removeEventParent(this);
+    delete this._layers[this.getLayerId(l)];
+    return this.fire("layerremove", { layer: l });
+  },
+  clearLayers() {
+    const all = this.getLayers();
+    if (this._map) clusterGroup().removeLayers(all);
+    all.forEach((l) => { l.removeEventParent(this); delete this._layers[this.getLayerId(l)]; });
+    return this;
+  },
+});
+
+/** The reference layer (sea, lakes) sits in its own pane, above the land and county fill, under every other layer. */
+function referencePane() {
+  const name = "p-reference";
+  if (!ctx.map.getPane(name)) {
+    const p = ctx.map.createPane(name);
+    p.style.zIndex = "403";
+    p.style.pointerEvents = "none";
+  }
+  return name;
+}
+
 export function makeGroup(id) {
   const meta = state.meta.get(id);
-  const pane = PANES[id] ? "p-" + id : undefined;
+  let pane = PANES[id] ? "p-" + id : undefined;
   const opts = {
     style: (f) => styleFor(id, f, { selected: isSelected(id, fidOf(f)) }),
-    pointToLayer: (f, latlng) => L.marker(latlng, { icon: siteIcon(id, f, isSelected(id, fidOf(f))), keyboard: true, riseOnHover: true }),
+    pointToLayer: (f, latlng) => L.marker(latlng, {
+      icon: siteIcon(id, f, isSelected(id, fidOf(f))), keyboard: true, riseOnHover: true, layerId: id,
+    }),
     onEachFeature: (f, lyr) => bindFeature(id, f, lyr),
   };
+  if (meta && meta.kind === "reference") { pane = referencePane(); opts.interactive = false; }
   if (pane) opts.pane = pane;
   if (id === "province") opts.interactive = false;
-  const group = L.geoJSON(null, opts);
+  const clustered = meta && meta.kind === "sites" && meta.geometry_type === "Point";
+  const group = clustered ? new ClusteredGeoJSON(null, opts) : L.geoJSON(null, opts);
   return { group, index: new Map(), features: [], key: null, cache: new Map(), pending: null, pendingKey: null, meta };
 }
 
@@ -34,9 +90,10 @@ function bindFeature(id, f, lyr) {
   const entry = store.get(id);
   entry.index.set(fid, lyr);
   if (!(lyr instanceof L.Marker) && lyr.options) {
-    lyr.options.className = `kc-feature lyr-${id} fid-${cssId(fid)}` + (f.properties && f.properties.schematic ? " schematic" : "");
+    lyr.options.className = `kc-feature lyr-${id} fid-${cssId(fid)}` + (f.properties && f.properties.schematic ? " schematic" : "")
+      + (f.properties && f.properties.role ? ` role-${cssId(f.properties.role)}` : "");
   }
-  if (id === "province") return;
+  if (id === "province" || (entry.meta && entry.meta.kind === "reference")) return;
   lyr.bindTooltip(() => tooltipContent(id, f), { sticky: !(lyr instanceof L.Marker), direction: "top", className: "kc-tooltip", opacity: 0.95 });
   lyr.on("mouseover", () => { if (!(lyr instanceof L.Marker)) lyr.setStyle(styleFor(id, f, { hover: true, selected: isSelected(id, fid) })); });
   lyr.on("mouseout", () => { if (!(lyr instanceof L.Marker)) lyr.setStyle(styleFor(id, f, { selected: isSelected(id, fid) })); });
@@ -72,10 +129,16 @@ function setData(id, fc) {
   entry.group.clearLayers();
   entry.index.clear();
   entry.features = (fc && Array.isArray(fc.features)) ? fc.features : [];
-  entry.group.addData({ type: "FeatureCollection", features: entry.features });
-  if (id === "cities" || id === "counties" || id === "pilot-counties") rebuildLabels();
+  entry.group.addData({ type: "FeatureCollection", features: id === "science-city-zones" ? frontLast(entry.features) : entry.features });
+  if (id === "cities" || id === "counties" || id === "pilot-counties" || id === "science-city-zones") rebuildLabels();
   if (id === "province" && ctx.landLayer) { ctx.landLayer.clearLayers(); ctx.landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
   if (state.selected) restyleAll(id);
+}
+
+/** Zones whose role the style table marks `front` (the core) are added last, so they are drawn over the others. */
+function frontLast(features) {
+  const front = (f) => (roleStyle(f.properties && f.properties.role) || {}).front ? 1 : 0;
+  return features.map((f, i) => [f, i]).sort((a, b) => front(a[0]) - front(b[0]) || a[1] - b[1]).map((x) => x[0]);
 }
 
 /** Fetch (once per datum and zoom bucket) and install a layer's data; resolves to its store entry. */

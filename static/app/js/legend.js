@@ -37,6 +37,17 @@ export function renderLegend() {
       if (m.id === "science-city-zones") {
         const roles = [...new Set(e.features.map((f) => f.properties.role).filter(Boolean))];
         block.appendChild(el("ul", {}, roles.map((r) => el("li", {}, legendSwatch(m.id, { style: styleFor(m.id, { properties: { role: r } }, {}) }), t("role." + r)))));
+        const layouts = new Map(); // parent -> "name: slogan", one line per layout
+        e.features.forEach((f) => {
+          const p = f.properties || {};
+          if (!p.parent || layouts.has(p.parent)) return;
+          const name = pick({ name: p.parent_name, name_en: p.parent_name_en }, "name") || p.parent;
+          layouts.set(p.parent, p.parent_layout ? `${name} — ${t("layout.slogan", { slogan: p.parent_layout })}` : name);
+        });
+        if (layouts.size) {
+          block.appendChild(el("div", { className: "legend-subtitle", text: t("legend.layouts") }));
+          block.appendChild(el("ul", { className: "legend-layouts", dataset: { testid: "legend-layouts" } }, [...layouts.values()].map((s) => el("li", { text: s }))));
+        }
       } else if (m.geometry_type === "Point") {
         const kinds = new Map();
         e.features.forEach((f) => { const k = f.properties.kind || "other"; kinds.set(k, (kinds.get(k) || 0) + 1); });
@@ -53,6 +64,7 @@ export function renderLegend() {
   const notes = [];
   if (state.visible.has("cities")) notes.push(t("legend.label.cities"));
   if (state.visible.has("counties") || state.visible.has("pilot-counties")) notes.push(t("legend.label.counties"));
+  if (state.visible.has("science-city-zones")) notes.push(t("legend.label.zones"));
   if (schematic) notes.push(t("legend.schematic"));
   if (notes.length) root.appendChild(el("ul", { className: "legend-notes" }, notes.map((n) => el("li", { text: n }))));
 }

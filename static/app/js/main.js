@@ -39,7 +39,7 @@ async function start() {
   land.style.pointerEvents = "none";
   ctx.landLayer = L.geoJSON(null, { pane: "p-land", interactive: false, style: () => ({ stroke: false, fillColor: landFill(), fillOpacity: 1, className: "land" }) }).addTo(ctx.map);
   const lp = ctx.map.createPane("p-labels");
-  lp.style.zIndex = "450";
+  lp.style.zIndex = "620"; // labels over markers (600): names stay readable; labels take no clicks
   lp.style.pointerEvents = "none";
   labelGroups.cities.addTo(ctx.map);
   labelGroups.counties.addTo(ctx.map);
@@ -118,6 +118,7 @@ async function start() {
 window.kechuang = {
   get map() { return ctx.map; },
   get busy() { return busy(); },
+  get cluster() { return ctx.cluster; }, // the marker-cluster group of the point site layers
   state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs, I18N,
 };
 start();

@@ -1,14 +1,15 @@
 /* Drawing styles from the server's one style table (/api/layers `styles`): paths, symbols, icons. */
 import { el, safeColor, safeDash, cssId } from "./dom.js";
 import { state, store, isRegions, fidOf } from "./state.js";
+import { I18N, t, pick } from "./i18n.js";
 
 const NEUTRAL = "#555555"; // used only when the table says nothing
 const SVG_NS = "http://www.w3.org/2000/svg";
-let TABLE = { layers: {}, kinds: {}, roles: {}, symbols: {}, labels: {}, states: {} };
+let TABLE = { layers: {}, kinds: {}, roles: {}, symbols: {}, labels: {}, states: {}, reference: {} };
 
 /** Install the style table served with /api/layers. */
 export function setStyleTable(table) {
-  if (table && typeof table === "object") TABLE = Object.assign({ layers: {}, kinds: {}, roles: {}, symbols: {}, labels: {}, states: {} }, table);
+  if (table && typeof table === "object") TABLE = Object.assign({ layers: {}, kinds: {}, roles: {}, symbols: {}, labels: {}, states: {}, reference: {} }, table);
 }
 export const styleTable = () => TABLE;
 const states = () => TABLE.states || {};
@@ -19,6 +20,21 @@ export function layerStyle(id) {
 export function labelMinZoom(group) {
   const l = (TABLE.labels || {})[group];
   return l && Number.isFinite(l.min_zoom) ? l.min_zoom : Infinity;
+}
+/** A label group's rules (min_zoom, field, …) from the table; {} when it has none. */
+export const labelRules = (group) => (TABLE.labels || {})[group] || {};
+/** The style of a layout zone's role (roles.core, roles.zone, …), or null. */
+export const roleStyle = (role) => (role && TABLE.roles[role]) || null;
+/** Clustering of point markers: radius in pixels, the zoom up to which markers cluster, spiderfy spread. */
+export function clusterRules() {
+  const c = states().cluster || {};
+  const biggest = Math.max(19, ...Object.values(TABLE.kinds || {}).map((k) => k.size || 0));
+  return {
+    radius_px: Number.isFinite(c.radius_px) ? c.radius_px : Math.ceil(biggest * Math.SQRT2) + 2,
+    max_zoom: Number.isFinite(c.max_zoom) ? c.max_zoom : 18,
+    spread: Number.isFinite(c.spread) ? c.spread : 1.4,
+    size: Number.isFinite(c.size) ? c.size : 34,
+  };
 }
 export const landFill = () => safeColor((states().land || {}).fill, "#ffffff");
 
@@ -72,12 +88,19 @@ export function styleFor(id, feature, flags) {
   const fb = states().fallback || {};
   const color = safeColor(st.color, safeColor(fb.color, NEUTRAL));
   let s;
+  if ((state.meta.get(id) || {}).kind === "reference") {
+    const r = (TABLE.reference || {})[p.kind] || st;
+    s = { color: safeColor(r.color, color), weight: r.weight || 0.8, opacity: st.opacity !== undefined ? st.opacity : 1,
+      fill: !!r.fill, fillColor: safeColor(r.fill, color), fillOpacity: r.fill ? (r.fill_opacity !== undefined ? r.fill_opacity : 1) : 0 };
+    return s;
+  }
   if (st.role_styled) {
     const r = TABLE.roles[p.role] || TABLE.roles.zone || {};
     s = { color: safeColor(r.color, color), weight: r.weight || st.weight || 1, fillColor: safeColor(r.fill, color),
       fillOpacity: r.fill_opacity !== undefined ? r.fill_opacity : 0.2 };
     const d = safeDash(r.dash);
     if (d) s.dashArray = d;
+    else s.dashArray = null; // a role without a dash (the core) is drawn solid, even on a schematic layer
   } else {
     s = { color, weight: st.weight || fb.weight || 1, opacity: st.opacity !== undefined ? st.opacity : 1 };
     if (st.fill) {
@@ -116,6 +139,28 @@ export function siteIcon(id, feature, selected) {
     tooltipAnchor: [size / 2, 0],
     popupAnchor: [0, -size / 2],
   });
+}
+
+/** The icon of a marker cluster: the count over the symbols of the layers (kinds) inside it, and a name
+ * for screen readers ("5 places: …"). Called by leaflet.markercluster for every cluster. */
+export function clusterIcon(cluster) {
+  const c = clusterRules();
+  const markers = cluster.getAllChildMarkers();
+  const kinds = new Map(); // "layer|kind" -> [layer, kind]
+  markers.forEach((m) => {
+    const id = m.options.layerId;
+    const kind = (m.feature && m.feature.properties.kind) || defaultKindFor(id);
+    if (!kinds.has(id + "|" + kind)) kinds.set(id + "|" + kind, [id, kind]);
+  });
+  const syms = el("span", { className: "cluster-syms", attrs: { "aria-hidden": "true" } });
+  [...kinds.values()].slice(0, 4).forEach(([id, kind]) => syms.appendChild(symbolSvg(kind, layerColor(id), 11)));
+  const names = markers.slice(0, 6).map((m) => pick((m.feature || {}).properties || {}, "name")).filter(Boolean);
+  const label = t("cluster.name", { n: markers.length, names: names.join(I18N.lang === "en" ? "; " : "、") + (markers.length > names.length ? "…" : "") });
+  const box = el("span", { className: "cluster-box" },
+    el("span", { className: "cluster-count", text: String(markers.length), attrs: { "aria-hidden": "true" } }), syms,
+    el("span", { className: "visually-hidden", text: label }));
+  cluster.options.title = label;
+  return L.divIcon({ html: box, className: "kc-cluster", iconSize: [c.size, c.size], iconAnchor: [c.size / 2, c.size / 2] });
 }
 
 export function restyle(id, leafletLayer) {

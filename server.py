@@ -29,6 +29,7 @@ from geo.params import int_arg, parse_bbox, parse_ids
 from geo.select import select_layers
 from layers import Catalog
 from layers.ogc_provider import CatalogProvider
+from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
 from settings import Settings, SettingsError, load_settings
@@ -43,6 +44,7 @@ VERSION = "0.1.0"
 
 
 SERVED_DATUMS = ("wgs84", "gcj02")
+HTML_CONTEXT = ("counties", "cities")  # outlines drawn under an offline HTML map unless `over=` says otherwise
 COMPRESSIBLE = {
     "application/json",
     "application/geo+json",
@@ -223,8 +225,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         over = request.args.get("over")
         if over is None and fmt.is_print:
             over = catalog.spec(layer_id).print_over
+        elif over is None and fmt.is_map:  # the offline map: county and city outlines under the data
+            over = ",".join(HTML_CONTEXT)
+        over_ids = [x for x in dict.fromkeys((over or "").split(",")) if x.strip() and x not in layer_ids]
         frames = {i: catalog.frame(i) for i in layer_ids}
-        context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
+        context = [_export_layer(i.strip(), background=True) for i in over_ids] if fmt.is_map else []  # underneath
         bbox = parse_bbox(request.args.get("bbox"))
         chosen = select_layers(frames, bbox=bbox, ids=parse_ids(request.args.get("ids")))
         layers = context + [_export_layer(i, chosen[i]) for i in layer_ids]
@@ -232,6 +237,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         if bbox is not None:
             options["bbox"] = bbox
         options["leaflet_dir"] = leaflet_dir
+        if fmt.is_print:  # the footer cites documents by title and the boundary data by name
+            regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
+            options["sources"] = print_sources(
+                [lay.frame for lay in layers if not lay.background],
+                boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+            )
         body = fmt.write(layers, options)
         return _attachment(body, fmt, *fmt.download_name(layers))
 

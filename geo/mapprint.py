@@ -163,7 +163,7 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
         for value in dict.fromkeys(column.tolist()):
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             over = values.get(value, {}) if isinstance(value, str) else {}
-            part = replace(layer, frame=sub, style={**style, **over})
+            part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
             for handle, _, _ in _draw(ax, part, zorder):
                 title = str(over.get("title") or value or "")
                 entries.append((handle, f"{title}（{len(sub)}）", value if isinstance(value, str) else None))
@@ -209,7 +209,7 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
             markeredgecolor=edge,
             markeredgewidth=edge_width,
             zorder=zorder + 2,
-            gid=f"points:{layer.label}:{style.get('kind') or ''}",
+            gid=f"points:{layer.label}:{style.get('class_value') or style.get('kind') or ''}",
         )
         handle = Line2D(
             [],
@@ -669,6 +669,10 @@ def save(fig: Figure, fmt: str, *, metadata: Mapping[str, str] | None = None) ->
 def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Page = Page(), **kwargs: Any) -> bytes:
     """Build and save in one step; `kwargs` as for `build_figure`."""
     fig = build_figure(layers, title=title, page=page, **kwargs)
+    return save(fig, fmt, metadata=_file_metadata(title, kwargs))
+
+
+def _file_metadata(title: str, kwargs: Mapping[str, Any]) -> dict[str, str]:
     meta = {
         "Title": title,
         "Subject": kwargs.get("subtitle") or "",
@@ -676,9 +680,8 @@ def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Pa
         f"datum: {kwargs.get('datum', 'WGS-84 (EPSG:4326)')}",
         "Creator": "geo.mapprint (matplotlib)",
     }
-    if fmt == "png":
-        meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})
-    return save(fig, fmt, metadata=meta)
+    meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})  # PNG keeps all
+    return meta
 
 
 def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, fmt: str) -> bytes:
@@ -688,6 +691,12 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
     source line; default: the layers' metadata `source`). Background layers are labelled from their style's
     `context_label_field`, if any.
     """
+    fig, meta = layers_figure(export_layers, options)
+    return save(fig, fmt, metadata=meta)
+
+
+def layers_figure(export_layers: Sequence[Any], options: Mapping[str, Any]) -> tuple[Figure, dict[str, str]]:
+    """The figure `render_layers` saves, and the file metadata to save it with (for callers that inspect it)."""
     if not export_layers:
         raise BadRequest("nothing to draw: no layer given")
     page = page_from_options(options)
@@ -709,15 +718,13 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
         s for s in named if not any(s != other and s in other for other in named)
     )
     title = str(options.get("title") or " + ".join(lay.title for lay in data) or export_layers[0].title)
-    return render(
-        map_layers,
-        fmt=fmt,
-        title=title,
-        page=page,
-        subtitle=options.get("subtitle"),
-        sources=sources,
-        data_date=str(meta_src.get("data_date") or ""),
-        datum=str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
-        bbox=options.get("bbox"),
-        credit=options.get("credit"),
-    )
+    kwargs: dict[str, Any] = {
+        "subtitle": options.get("subtitle"),
+        "sources": sources,
+        "data_date": str(meta_src.get("data_date") or ""),
+        "datum": str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
+        "bbox": options.get("bbox"),
+        "credit": options.get("credit"),
+    }
+    fig = build_figure(map_layers, title=title, page=page, **kwargs)
+    return fig, _file_metadata(title, kwargs)

@@ -28,9 +28,7 @@ def _layers(catalog, bbox, data=DATA, context=("counties", "cities")):
         ExportLayer(i, catalog.spec(i).title, catalog.frame(i), catalog.metadata(i), print_style(table, i), True)
         for i in context
     ]
-    out += [
-        ExportLayer(i, catalog.spec(i).title, chosen[i], catalog.metadata(i), print_style(table, i)) for i in data
-    ]
+    out += [ExportLayer(i, catalog.spec(i).title, chosen[i], catalog.metadata(i), print_style(table, i)) for i in data]
     return out
 
 

@@ -237,7 +237,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         if bbox is not None:
             options["bbox"] = bbox
         options["leaflet_dir"] = leaflet_dir
-        if fmt.is_print:  # the footer cites documents by title and the boundary data by name
+        if fmt.is_map:  # maps cite documents by title and the boundary data by name
             regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
             options["sources"] = print_sources(
                 [lay.frame for lay in layers if not lay.background],

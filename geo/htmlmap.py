@@ -92,11 +92,12 @@ POPUP_FIELDS = (
 HIDDEN_FIELDS = {"id", "source", "sources", "summary_source", "aliases", "geometry", "facts", "conflicts"}
 
 
-def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path) -> bytes:
+def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path, sources: str = "") -> bytes:
     """One self-contained HTML file: context layers (outlines, not clickable) under the data layers, drawn with
     the styles each layer carries (`geo.formats.ExportLayer.style`, as printed maps: per-feature `classes`,
     SVG symbols for points), a legend, readable popups (a small table of human fields), a layer switcher and
-    a metadata note. Every piece of data text is escaped."""
+    a metadata note (`sources`: the citation line to show; default: each layer's metadata). Every piece of data
+    text is escaped."""
     import folium  # local: only this map needs it, and it is slow to import
 
     if not layers:
@@ -118,11 +119,23 @@ def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path) -> by
         _add_layer(m, layer)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     folium.LayerControl(collapsed=False).add_to(m)
-    note = "<br>".join(
-        f"<b>{_esc(lay.title)}</b> — "
-        + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in meta_text(lay).items() if k in META_KEYS)
-        for lay in data
-    )
+    if sources:  # the caller's citation line (documents by title) replaces the layers' metadata `source`
+        first = meta_text(data[0]) if data else {}
+        note = "；".join(
+            f"{label}：{_esc(value)}"
+            for label, value in (
+                ("数据来源", sources),
+                ("数据日期", first.get("data_date", "")),
+                ("坐标系", first.get("datum", "")),
+            )
+            if value
+        )
+    else:
+        note = "<br>".join(
+            f"<b>{_esc(lay.title)}</b> — "
+            + "; ".join(f"{_esc(k)}: {_esc(v)}" for k, v in meta_text(lay).items() if k in META_KEYS)
+            for lay in data
+        )
     page = cast("folium.Figure", m.get_root())
     page.html.add_child(folium.Element(_legend_html(data)))
     page.html.add_child(folium.Element(f'<div id="export-meta">{note}</div>'))

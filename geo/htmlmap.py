@@ -279,7 +279,8 @@ def popup_html(props: dict[str, Any], style: dict[str, Any] | None = None) -> st
         ][:MAX_POPUP_FIELDS]
     parts = [f'<div class="kc-popup"><h3>{_esc(props.get("name") or "")}</h3><table>']
     parts += [f"<tr><th>{_esc(h)}</th><td>{_esc(t)}</td></tr>" for h, t in rows]
-    facts = props.get("facts") if isinstance(props.get("facts"), list) else []
+    facts_value = props.get("facts")
+    facts: list[Any] = facts_value if isinstance(facts_value, list) else []
     for fact in facts:
         if not isinstance(fact, dict) or _scalar(fact.get("value")) is None:
             continue
@@ -322,8 +323,8 @@ def _legend_html(data: Sequence[ExportLayer]) -> str:
             if len(counts) > 1 or (points and counts.index[0] != style.get("kind")):
                 items = []
                 for value, n in counts.items():
-                    st = _class_of(style, {field: value})
-                    title = (classes.get("values") or {}).get(value, {}).get("title") or value
+                    st = _class_of(style, {str(field): value})
+                    title = (classes.get("values") or {}).get(str(value), {}).get("title") or value
                     items.append(f"<li>{_swatch(st, points)}<span>{_esc(title)}（{n}）</span></li>")
                 blocks.append(f"<ul>{''.join(items)}</ul>")
     blocks.append("</div>")

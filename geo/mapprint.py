@@ -164,9 +164,9 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             over = values.get(value, {}) if isinstance(value, str) else {}
             part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
-            for handle, _, _ in _draw(ax, part, zorder):
+            for drawn, _, _ in _draw(ax, part, zorder):
                 title = str(over.get("title") or value or "")
-                entries.append((handle, f"{title}（{len(sub)}）", value if isinstance(value, str) else None))
+                entries.append((drawn, f"{title}（{len(sub)}）", value if isinstance(value, str) else None))
         return entries
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")
@@ -573,13 +573,13 @@ def build_figure(
             gid="subtitle",
         )
     # Legend panel
-    entries = list(legend) if legend is not None else handles
+    legend_rows = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
     legend_font = font.copy()
     legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
     leg = fig.legend(
-        [h for h, _ in entries],
-        [t for _, t in entries],
+        [h for h, _ in legend_rows],
+        [t for _, t in legend_rows],
         loc="upper left",
         bbox_to_anchor=leg_anchor,
         prop=legend_font,

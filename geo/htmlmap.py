@@ -340,10 +340,6 @@ def _swatch(style: dict[str, Any], point: bool) -> str:
     return f'<span class="sw" style="border-color:{color};border-style:{dashed};background:{fill}"></span>'
 
 
-def _popup_fields(frame: GeoDataFrame) -> list[str]:
-    return [c for c in frame.columns if c != frame.geometry.name][:MAX_POPUP_FIELDS]
-
-
 def _esc(value: Any) -> str:
     """HTML-escaped text, also safe inside the JavaScript template strings folium writes values into."""
     return _html.escape(str(value)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")

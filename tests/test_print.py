@@ -103,8 +103,6 @@ def test_printed_png_uses_the_style_table_colours(catalog):
 
 
 def test_footer_cites_documents_by_title_and_boundaries_by_name(catalog, app):
-    from server import create_app  # noqa: F401  (the app fixture is the server's)
-
     client = app.test_client()
     resp = client.get(
         "/export/high-tech-zones.png?layers=pilot-counties&over=counties&dpi=72&bbox=" + ",".join(map(str, SHAOXING))

@@ -48,6 +48,7 @@ from layers import Catalog
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.ogc_provider import CatalogProvider
+from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
 from layers.users import User, UserDirectory, open_users
@@ -63,6 +64,7 @@ VERSION = "0.1.0"
 
 
 SERVED_DATUMS = ("wgs84", "gcj02")
+HTML_CONTEXT = ("counties", "cities")  # outlines drawn under an offline HTML map unless `over=` says otherwise
 COMPRESSIBLE = {
     "application/json",
     "application/geo+json",
@@ -561,21 +563,31 @@ def create_app(settings: Settings | None = None) -> Flask:
             k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
         }
         figures = not fmt.is_map and formats.choice(options, "figures", formats.FIGURES_MODES) != "none"
+        over = request.args.get("over")
+        if over is None and fmt.is_print:
+            over = catalog.spec(layer_id).print_over
+        elif over is None and fmt.is_map:  # the offline map: county and city outlines under the data
+            over = ",".join(HTML_CONTEXT)
+        over_ids = [x.strip() for x in dict.fromkeys((over or "").split(",")) if x.strip() and x not in layer_ids]
+        for i in over_ids:
+            catalog.spec(i)
         key = ("export", filename, tuple(sorted(request.args.items(multi=True))))
 
         def build() -> Cached:
-            over = request.args.get("over")
-            if over is None and fmt.is_print:
-                over = catalog.spec(layer_id).print_over
             frames = {i: catalog.frame(i) for i in layer_ids}
-            context = [_export_layer(over, background=True)] if over and fmt.is_map else []  # drawn underneath
+            context = [_export_layer(i, background=True) for i in over_ids] if fmt.is_map else []  # underneath
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
             layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
-            if fmt.is_map:  # drawn maps run in the bounded print pool
-                _print_slot()
+            if fmt.is_map:  # maps cite documents by title and the boundary data by name
+                regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
+                options["sources"] = print_sources(
+                    [lay.frame for lay in layers if not lay.background],
+                    boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+                )
+                _print_slot()  # drawn maps run in the bounded print pool
                 try:
                     body = fmt.write(layers, options)
                 finally:

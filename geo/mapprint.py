@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import shapely
@@ -54,6 +55,29 @@ class MapLayer:
     style: Mapping[str, Any] = field(default_factory=dict)
     background: bool = False
     label_field: str | None = None  # feature labels drawn on the map from this column
+    label_priority: float | None = None  # lower wins a collision; default: style's `label_priority`, else 50
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    """A label the placer kept: its text, the point it names, and its box on the page in pixels
+    (x0, y0, x1, y1; origin bottom left, as matplotlib's display coordinates)."""
+
+    text: str
+    priority: float
+    anchor: tuple[float, float]
+    box: tuple[float, float, float, float]
+    leader: bool = False
+
+
+@dataclass
+class _Candidate:
+    text: str
+    priority: float
+    order: int
+    x: float
+    y: float
+    radius_pt: float  # half the marker's size in points (0 for a polygon's label point)
 
 
 @dataclass(frozen=True)
@@ -151,19 +175,28 @@ def _families(frame: GeoDataFrame) -> set[str]:
     return {t.replace("Multi", "") for t in frame.geometry.geom_type.dropna().unique()}
 
 
-def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
+def _marker_pt(style: Mapping[str, Any], marker: str) -> float:
+    """Marker size in points from the table's CSS pixel `size` (a web marker of 19 px prints at about 9.5 pt)."""
+    size = float(style.get("size") or (28 if marker == "*" else 19)) * 0.5
+    return size * 1.35 if marker == "*" else size  # a star fills less of its box than a disc
+
+
+def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | None]]:
+    """Draw one layer; returns legend entries (handle, class title or "", class value or None)."""
     style = dict(layer.style)
     classes = style.pop("classes", None)
     if classes and classes.get("field") in layer.frame.columns:
-        first: Any = None
+        entries: list[tuple[Any, str, str | None]] = []
         values = classes.get("values") or {}
         column = layer.frame[classes["field"]]
         for value in dict.fromkeys(column.tolist()):
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
-            part = replace(layer, frame=sub, style={**style, **values.get(value, {})})
-            drawn = _draw(ax, part, zorder)
-            first = first or drawn
-        return first
+            over = values.get(value, {}) if isinstance(value, str) else {}
+            part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
+            for drawn, _, _ in _draw(ax, part, zorder):
+                title = str(over.get("title") or value or "")
+                entries.append((drawn, f"{title}（{len(sub)}）", value if isinstance(value, str) else None))
+        return entries
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")
     weight = float(style.get("weight", 0.6 if layer.background else 1.2))
@@ -190,8 +223,10 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
     if "Point" in fams:
         pts = frame[frame.geometry.geom_type.isin(["Point", "MultiPoint"])]
         marker = style.get("marker") or MARKERS.get(str(style.get("symbol", "circle")), "o")
-        size = 14 if marker == "*" else 9
-        face, edge = ("white", color) if style.get("hollow") else (color, "white")
+        size = _marker_pt(style, marker)
+        hollow = bool(style.get("hollow"))
+        face, edge = ("white", color) if hollow else (color, "white")
+        edge_width = 1.6 if hollow else 0.8
         xy = shapely.get_coordinates(pts.geometry.values)
         ax.plot(
             xy[:, 0],
@@ -201,13 +236,21 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> Any:
             markersize=size,
             markerfacecolor=face,
             markeredgecolor=edge,
-            markeredgewidth=1.4 if style.get("hollow") else 0.8,
+            markeredgewidth=edge_width,
             zorder=zorder + 2,
+            gid=f"points:{layer.label}:{style.get('class_value') or style.get('kind') or ''}",
         )
         handle = Line2D(
-            [], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=face, markeredgecolor=edge
+            [],
+            [],
+            linestyle="none",
+            marker=marker,
+            markersize=min(size, 11),
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markeredgewidth=edge_width,
         )
-    return handle
+    return [] if handle is None else [(handle, "", None)]
 
 
 def _rgb(color: str) -> tuple[float, float, float]:
@@ -344,6 +387,140 @@ def _north_arrow(ax: Any, font: FontProperties) -> None:
     )
 
 
+def _label_candidates(layer: MapLayer, extent: Sequence[float], order: int) -> list[_Candidate]:
+    """Labels a layer asks for, inside the extent: text, anchor point, priority, and its marker's radius."""
+    field_name = layer.label_field
+    frame = layer.frame
+    if not field_name or field_name not in frame.columns or not len(frame):
+        return []
+    minx, miny, maxx, maxy = extent
+    style = dict(layer.style)
+    classes = style.get("classes") or {}
+    values = classes.get("values") or {}
+    column = frame[classes["field"]] if classes.get("field") in frame.columns else None
+    base = float(layer.label_priority if layer.label_priority is not None else style.get("label_priority", 50))
+    pts = frame.geometry.representative_point()
+    out: list[_Candidate] = []
+    for row, (name, pt, geom) in enumerate(zip(frame[field_name], pts, frame.geometry, strict=False)):
+        if name is None or pt is None or pt.is_empty or not (minx <= pt.x <= maxx and miny <= pt.y <= maxy):
+            continue
+        over = values.get(column.iloc[row], {}) if column is not None and isinstance(column.iloc[row], str) else {}
+        merged = {**style, **over}
+        radius = 0.0
+        if geom is not None and geom.geom_type in ("Point", "MultiPoint"):
+            marker = merged.get("marker") or MARKERS.get(str(merged.get("symbol", "circle")), "o")
+            radius = _marker_pt(merged, marker) / 2
+        priority = float(over.get("label_priority", base))
+        out.append(_Candidate(str(name), priority, order + len(out), pt.x, pt.y, radius))
+    return out if len(out) <= MAX_LABELS else []
+
+
+def _offsets(radius: float) -> list[tuple[float, float, str, str, bool]]:
+    """Candidate label positions around a point, in points: (dx, dy, ha, va, leader line?) — beside the
+    marker first (right, above, left, below, then the diagonals), then further out with a leader line."""
+    out: list[tuple[float, float, str, str, bool]] = []
+    if radius == 0:
+        out.append((0.0, 0.0, "center", "center", False))
+    for dist, leader in ((radius + 2.5, False), (radius + 16, True)):
+        d = dist * 0.75
+        out += [
+            (dist, 0.0, "left", "center", leader),
+            (0.0, dist, "center", "bottom", leader),
+            (-dist, 0.0, "right", "center", leader),
+            (0.0, -dist, "center", "top", leader),
+            (d, d, "left", "bottom", leader),
+            (-d, d, "right", "bottom", leader),
+            (d, -d, "left", "top", leader),
+            (-d, -d, "right", "top", leader),
+        ]
+    return out
+
+
+def place_labels(fig: Figure, ax: Any, candidates: Sequence[_Candidate], font: FontProperties) -> list[PlacedLabel]:
+    """Greedy placement by priority: each label, most important first, takes the first candidate position
+    whose box stays inside the map and clear of the labels already placed and of every marker; a label that
+    fits nowhere is left out. Deterministic (ties keep drawing order)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    if not candidates:
+        return []
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax.apply_aspect()
+    frame_box = ax.get_window_extent(renderer)
+    px_per_pt = fig.dpi / 72
+    anchors = ax.transData.transform(np.array([[c.x, c.y] for c in candidates]))
+    radii = np.array([c.radius_pt for c in candidates]) * px_per_pt
+    all_markers = np.column_stack([anchors - radii[:, None], anchors + radii[:, None]])
+    placed: list[PlacedLabel] = []
+    named: set[str] = set()  # a name already on the map (a county both as theme and as context) is not repeated
+    boxes = np.zeros((0, 4))
+    for idx in sorted(range(len(candidates)), key=lambda i: (candidates[i].priority, candidates[i].order)):
+        c = candidates[idx]
+        ax_x, ax_y = anchors[idx]
+        if c.text in named or not frame_box.contains(ax_x, ax_y):
+            continue
+        major = c.priority < 20
+        size = 7.5 if major else 6.5
+        pad = 0.25 * size * px_per_pt
+        for dx, dy, ha, va, leader in _offsets(c.radius_pt):
+            offset = ScaledTranslation(dx / 72, dy / 72, fig.dpi_scale_trans)
+            text = ax.text(
+                c.x,
+                c.y,
+                c.text,
+                transform=ax.transData + offset,
+                ha=ha,
+                va=va,
+                fontsize=size,
+                fontproperties=font,
+                parse_math=False,
+                color="#111111" if major else "#222222",
+                weight="bold" if major else "normal",
+                zorder=41,
+                gid="label",
+            )
+            text.set_fontsize(size)
+            ext = text.get_window_extent(renderer)
+            box = np.array([ext.x0 - pad, ext.y0 - pad, ext.x1 + pad, ext.y1 + pad])
+            inside = (
+                box[0] >= frame_box.x0 and box[1] >= frame_box.y0 and box[2] <= frame_box.x1 and box[3] <= frame_box.y1
+            )
+            others = all_markers[(radii > 0) & (np.arange(len(candidates)) != idx)]
+            if inside and not _hits(box, boxes) and not _hits(box, others):
+                text.set_bbox(dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.75))
+                if leader:
+                    ax.annotate(
+                        "",
+                        xy=(c.x, c.y),
+                        xytext=((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+                        textcoords="figure pixels",
+                        arrowprops=dict(arrowstyle="-", color="#555555", linewidth=0.5, shrinkA=6, shrinkB=c.radius_pt),
+                        zorder=40,
+                    )
+                boxes = np.vstack([boxes, box])
+                named.add(c.text)
+                placed.append(PlacedLabel(c.text, c.priority, (c.x, c.y), (box[0], box[1], box[2], box[3]), leader))
+                break
+            text.remove()
+    return placed
+
+
+def _hits(box: np.ndarray, others: np.ndarray) -> bool:
+    if not len(others):
+        return False
+    return bool(
+        ((others[:, 0] < box[2]) & (others[:, 2] > box[0]) & (others[:, 1] < box[3]) & (others[:, 3] > box[1])).any()
+    )
+
+
+_PLACED: WeakKeyDictionary[Figure, list[PlacedLabel]] = WeakKeyDictionary()
+
+
+def placed_labels(fig: Figure) -> list[PlacedLabel]:
+    """The labels `build_figure` placed on `fig` (boxes in the figure's pixels), most important first."""
+    return list(_PLACED.get(fig, []))
+
+
 def build_figure(
     layers: Sequence[MapLayer],
     *,
@@ -378,31 +555,17 @@ def build_figure(
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
     handles: list[tuple[Any, str]] = []
+    candidates: list[_Candidate] = []
     ordered = [lay for lay in layers if lay.background] + [lay for lay in layers if not lay.background]
     for i, layer in enumerate(ordered):
-        handle = _draw(ax, layer, zorder=2 + i * 3)
-        if handle is not None:
-            count = "" if layer.background else f"（{len(layer.frame)}）"
-            handles.append((handle, f"{layer.label}{count}"))
-        if layer.label_field and layer.label_field in layer.frame.columns and len(layer.frame) <= MAX_LABELS:
-            pts = layer.frame.geometry.representative_point()
-            for name, pt in zip(layer.frame[layer.label_field], pts, strict=False):
-                if pt is None or pt.is_empty or not (minx <= pt.x <= maxx and miny <= pt.y <= maxy):
-                    continue
-                ax.annotate(
-                    str(name),
-                    (pt.x, pt.y),
-                    xytext=(0, 5),
-                    textcoords="offset points",
-                    ha="center",
-                    va="bottom",
-                    fontsize=6.5,
-                    fontproperties=font,
-                    parse_math=False,
-                    zorder=40,
-                    clip_on=True,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7),
-                )
+        entries = _draw(ax, layer, zorder=2 + i * 3)
+        count = "" if layer.background else f"（{len(layer.frame)}）"
+        if len(entries) == 1 and not entries[0][1]:
+            handles.append((entries[0][0], f"{layer.label}{count}"))
+        elif entries:  # drawn by class: the layer's name, then one row per class
+            handles.append((Line2D([], [], linestyle="none"), f"{layer.label}{count}"))
+            handles.extend((handle, f"  {title}") for handle, title, _ in entries)
+        candidates.extend(_label_candidates(layer, (minx, miny, maxx, maxy), order=len(candidates)))
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
     ax.set_xlabel("")
@@ -411,9 +574,19 @@ def build_figure(
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g}°N")
     _scale_bar(ax, font)
     _north_arrow(ax, font)
+    _PLACED[fig] = place_labels(fig, ax, candidates, font)
     # Title block
+    title_size = 18 if len(title) <= 28 else max(10.0, 18 * 28 / len(title))  # a long title still fits the page
     fig.text(
-        0.5, 0.955, title, ha="center", va="center", fontsize=18, fontproperties=bold, parse_math=False, gid="title"
+        0.5,
+        0.955,
+        title,
+        ha="center",
+        va="center",
+        fontsize=title_size,
+        fontproperties=bold,
+        parse_math=False,
+        gid="title",
     )
     if subtitle:
         fig.text(
@@ -429,13 +602,13 @@ def build_figure(
             gid="subtitle",
         )
     # Legend panel
-    entries = list(legend) if legend is not None else handles
+    legend_rows = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
     legend_font = font.copy()
     legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
     leg = fig.legend(
-        [h for h, _ in entries],
-        [t for _, t in entries],
+        [h for h, _ in legend_rows],
+        [t for _, t in legend_rows],
         loc="upper left",
         bbox_to_anchor=leg_anchor,
         prop=legend_font,
@@ -526,14 +699,18 @@ def render(layers: Sequence[MapLayer], *, fmt: str = "png", title: str, page: Pa
     """Build and save in one step; `kwargs` as for `build_figure`."""
     fig = build_figure(layers, title=title, page=page, **kwargs)
     try:
-        return _save_with_meta(fig, fmt, title, kwargs)
+        return save(fig, fmt, metadata=_file_metadata(title, kwargs))
     finally:
-        fig.clear()  # figures hold the drawn artists and the pixel buffer; give them back now
-        del fig
-        gc.collect()
+        _release(fig)
 
 
-def _save_with_meta(fig: Figure, fmt: str, title: str, kwargs: Mapping[str, Any]) -> bytes:
+def _release(fig: Figure) -> None:
+    """Figures hold the drawn artists and the pixel buffer; give them back now, not at the next collection."""
+    fig.clear()
+    gc.collect()
+
+
+def _file_metadata(title: str, kwargs: Mapping[str, Any]) -> dict[str, str]:
     meta = {
         "Title": title,
         "Subject": kwargs.get("subtitle") or "",
@@ -541,16 +718,26 @@ def _save_with_meta(fig: Figure, fmt: str, title: str, kwargs: Mapping[str, Any]
         f"datum: {kwargs.get('datum', 'WGS-84 (EPSG:4326)')}",
         "Creator": "geo.mapprint (matplotlib)",
     }
-    if fmt == "png":
-        meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})
-    return save(fig, fmt, metadata=meta)
+    meta.update({"Source": str(kwargs.get("sources", "")), "Description": meta["Keywords"]})  # PNG keeps all
+    return meta
 
 
 def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, fmt: str) -> bytes:
     """Adapter for `geo.formats.ExportLayer`s: thematic layers drawn over `background=True` ones.
 
-    options: title, subtitle, size, orientation, dpi, bbox (tuple), label_field, credit.
+    options: title, subtitle, size, orientation, dpi, bbox (tuple), label_field, credit, sources (the footer's
+    source line; default: the layers' metadata `source`). Background layers are labelled from their style's
+    `context_label_field`, if any.
     """
+    fig, meta = layers_figure(export_layers, options)
+    try:
+        return save(fig, fmt, metadata=meta)
+    finally:
+        _release(fig)
+
+
+def layers_figure(export_layers: Sequence[Any], options: Mapping[str, Any]) -> tuple[Figure, dict[str, str]]:
+    """The figure `render_layers` saves, and the file metadata to save it with (for callers that inspect it)."""
     if not export_layers:
         raise BadRequest("nothing to draw: no layer given")
     # the web layer checks the configured pixel cap and label fields first; these are the library's own
@@ -560,22 +747,28 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
         options.get("label_field", "name"), options.get("label_fields") or DEFAULT_LABEL_FIELDS
     )
     map_layers = [
-        MapLayer(lay.frame, lay.title, lay.style, lay.background, None if lay.background else label_field)
+        MapLayer(
+            lay.frame,
+            lay.title,
+            lay.style,
+            lay.background,
+            lay.style.get("context_label_field") if lay.background else label_field,
+        )
         for lay in export_layers
     ]
     meta_src = data[0].metadata if data else export_layers[0].metadata
     named = list(dict.fromkeys(str(lay.metadata.get("source")) for lay in export_layers if lay.metadata.get("source")))
-    sources = "；".join(s for s in named if not any(s != other and s in other for other in named))
-    title = str(options.get("title") or " + ".join(lay.title for lay in data) or export_layers[0].title)
-    return render(
-        map_layers,
-        fmt=fmt,
-        title=title,
-        page=page,
-        subtitle=options.get("subtitle"),
-        sources=sources,
-        data_date=str(meta_src.get("data_date") or ""),
-        datum=str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
-        bbox=options.get("bbox"),
-        credit=options.get("credit"),
+    sources = str(options.get("sources") or "") or "；".join(
+        s for s in named if not any(s != other and s in other for other in named)
     )
+    title = str(options.get("title") or " + ".join(lay.title for lay in data) or export_layers[0].title)
+    kwargs: dict[str, Any] = {
+        "subtitle": options.get("subtitle"),
+        "sources": sources,
+        "data_date": str(meta_src.get("data_date") or ""),
+        "datum": str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
+        "bbox": options.get("bbox"),
+        "credit": options.get("credit"),
+    }
+    fig = build_figure(map_layers, title=title, page=page, **kwargs)
+    return fig, _file_metadata(title, kwargs)

@@ -165,6 +165,50 @@ STATES: dict[str, Any] = {
 }
 
 
+# Printed maps and the HTML export: which labels win when they would collide (lower first) — per layer, and per
+# site kind for layers drawn by kind (cities > pilot counties > bases and science cities > national zones >
+# provincial zones > platforms > county names).
+LABEL_PRIORITY: dict[str, int] = {
+    "cities": 10,
+    "pilot-counties": 15,
+    "innovation-base": 20,
+    "science-city": 22,
+    "national-high-tech-zone": 25,
+    "high-tech-zone": 28,
+    "provincial-high-tech-zone": 30,
+    "corridors": 35,
+    "science-city-zone": 38,
+    "science-city-zones": 38,
+    "platform": 50,
+    "counties": 60,
+}
+DEFAULT_LABEL_PRIORITY = 55
+
+# Legend text of kinds and roles on printed maps and HTML exports (the web map's copies live in its i18n table).
+CLASS_TITLES: dict[str, str] = {
+    "innovation-base": "创新基地",
+    "science-city": "科技城",
+    "science-city-zone": "科技城分区",
+    "corridor": "科创走廊",
+    "high-tech-zone": "高新区",
+    "national-high-tech-zone": "国家级高新区",
+    "provincial-high-tech-zone": "省级高新区",
+    "platform": "万亩千亿平台",
+    "service-complex": "产业创新服务综合体",
+    "characteristic-town": "特色小镇",
+    "park": "园区",
+    "new-area": "新区",
+    "cbd": "中央商务区",
+    "pilot-county": "试点县",
+    "other": "其他",
+    "core": "核心区",
+    "zone": "功能区",
+    "block": "区块",
+    "axis": "发展轴",
+    "node": "节点",
+}
+
+
 def layer_style(layer_id: str) -> LayerStyle:
     """One layer's style (a copy); an unknown layer gets the neutral fallback."""
     return copy.deepcopy(LAYERS.get(layer_id, {"color": STATES["fallback"]["color"]}))
@@ -189,7 +233,9 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
     """A layer's style for printed maps and HTML exports, from `table` (style_table()).
 
     Besides the layer's own keys it carries `marker` (matplotlib) and, for layers styled per feature,
-    `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow}}}`.
+    `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow, size,
+    svg, title, label_priority}}}`; point layers `size`, `hollow`, `svg` (the SYMBOLS entry) and `symbol_stroke`;
+    every layer `label_priority` (LABEL_PRIORITY) and, for region layers the web map labels, `context_label_field`.
     """
     style: dict[str, Any] = copy.deepcopy(
         table["layers"].get(layer_id, {"color": table["states"]["fallback"]["color"]})
@@ -197,6 +243,15 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
     symbols = table["symbols"]
     if style.get("symbol") in symbols:
         style["marker"] = symbols[style["symbol"]]["marker"]
+    kind = style.get("kind")
+    if kind in table["kinds"]:
+        k = table["kinds"][kind]
+        style.update(size=k["size"], hollow=k["hollow"], svg=symbols[k["symbol"]])
+        style["symbol_stroke"] = table["states"]["symbol_stroke"]
+    style["label_priority"] = LABEL_PRIORITY.get(layer_id, LABEL_PRIORITY.get(str(kind), DEFAULT_LABEL_PRIORITY))
+    for rule in table["labels"].values():  # region layers the web map labels are labelled as context too
+        if layer_id in rule.get("layers", []) or rule is table["labels"].get(layer_id):
+            style["context_label_field"] = rule["field"]
     if style.get("role_styled"):
         style["classes"] = {
             "field": "role",
@@ -207,6 +262,8 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
                     "alpha": r["fill_opacity"],
                     "dash": r["dash"],
                     "weight": r["weight"],
+                    "title": CLASS_TITLES.get(role, role),
+                    "label_priority": LABEL_PRIORITY.get(layer_id, DEFAULT_LABEL_PRIORITY),
                 }
                 for role, r in table["roles"].items()
             },
@@ -215,7 +272,14 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
         style["classes"] = {
             "field": "kind",
             "values": {
-                kind: {"marker": symbols[k["symbol"]]["marker"], "hollow": k["hollow"]}
+                kind: {
+                    "marker": symbols[k["symbol"]]["marker"],
+                    "hollow": k["hollow"],
+                    "size": k["size"],
+                    "svg": symbols[k["symbol"]],
+                    "title": CLASS_TITLES.get(kind, kind),
+                    "label_priority": LABEL_PRIORITY.get(kind, style["label_priority"]),
+                }
                 for kind, k in table["kinds"].items()
             },
         }

@@ -310,11 +310,11 @@ def test_html_export_opens_offline_and_shows_the_layer(http, catalog, tmp_path, 
         page.on("request", lambda req: requested.append(req.url))
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(page_url)
-        page.wait_for_selector(".leaflet-interactive", timeout=15000)
-        markers = page.locator("path.leaflet-interactive")
+        page.wait_for_selector(".kc-site", timeout=15000)
+        markers = page.locator(".kc-site")  # the web map's symbols (DivIcon SVGs)
         assert markers.count() == len(frame)
-        switcher = page.locator(".leaflet-control-layers").inner_text().strip()
-        assert switcher == catalog.spec("innovation-bases").title
+        switcher = page.locator(".leaflet-control-layers").inner_text().split("\n")
+        assert [line.strip() for line in switcher if line.strip()][-1] == catalog.spec("innovation-bases").title
         markers.first.click(force=True)
         page.wait_for_selector(".leaflet-popup-content", timeout=5000)
         popup = page.locator(".leaflet-popup-content").inner_text()
@@ -454,8 +454,8 @@ def test_html_export_shows_markup_in_data_as_text(browser, tmp_path):
             ),
         )
         page.goto(path.resolve().as_uri())
-        page.wait_for_selector("path.leaflet-interactive", timeout=15000)
-        page.locator("path.leaflet-interactive").first.click(force=True)
+        page.wait_for_selector(".kc-site", timeout=15000)
+        page.locator(".kc-site").first.click(force=True)
         page.wait_for_selector(".leaflet-popup-content", timeout=5000)
         assert evil in page.locator(".leaflet-popup-content").inner_text()
         assert page.locator(".leaflet-popup-content img").count() == 0

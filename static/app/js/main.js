@@ -19,6 +19,7 @@ import { buildLayerControl } from "./control.js";
 import { renderLegend } from "./legend.js";
 import { buildTableSelect, setTableLayer, initTableKeys } from "./table.js";
 import { renderExport, initOgcCopy } from "./export.js";
+import { initPrint } from "./print.js";
 import { buildBasemapControl, setBasemap, DatumControl, updateDatumControl } from "./basemaps.js";
 import { initSearch } from "./search.js";
 import { parseHash, applyHash, updateHash, getLastHash, setLastHash } from "./urlstate.js";
@@ -61,6 +62,7 @@ async function start() {
   buildTableSelect();
   initTableKeys();
   initOgcCopy();
+  initPrint();
   ctx.search = initSearch();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 

@@ -1,6 +1,7 @@
 /* Drawing styles from the server's one style table (/api/layers `styles`): paths, symbols, icons. */
 import { el, safeColor, safeDash, cssId } from "./dom.js";
 import { state, store, isRegions, fidOf } from "./state.js";
+import { t, pick } from "./i18n.js";
 
 const NEUTRAL = "#555555"; // used only when the table says nothing
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -108,6 +109,8 @@ export function siteIcon(id, feature, selected) {
   const size = selected ? ((states().selected || {}).size || 28) : (kindStyle(kind).size || 19);
   const wrap = el("span", { className: "site-symbol" });
   wrap.appendChild(symbolSvg(kind, layerColor(id), size));
+  // The marker's accessible name (Leaflet makes a keyboard marker a button): its name and kind.
+  wrap.appendChild(el("span", { className: "visually-hidden", text: [pick(p, "name") || p.name || fidOf(feature), t("kind." + kind)].join(" · ") }));
   return L.divIcon({
     html: wrap,
     className: `site-icon kc-feature lyr-${id} fid-${cssId(fidOf(feature))} kind-${cssId(kind)}` + (selected ? " selected" : ""),

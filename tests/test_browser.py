@@ -297,9 +297,7 @@ def test_hover_and_click_xiaoshan_opens_pilot_profile(open_map, live_server):
                 """() => { const m = window.kechuang.map; ['movestart','moveend','popupopen','popupclose','preclick','click'].forEach(ev => m.on(ev, (e) => console.log(ev, performance.now().toFixed(0), JSON.stringify(window.kechuang.state.selected), e.popup && e.popup.getContent().dataset.feature))); }"""
             )
         link.click()
-        mp.page.wait_for_selector(
-            f'[data-testid="profile-sheet"] .popup-profile[data-feature="{layer}:{fid}"]'
-        )
+        mp.page.wait_for_selector(f'[data-testid="profile-sheet"] .popup-profile[data-feature="{layer}:{fid}"]')
         mp.wait_popup_text(name)
         mp.wait_idle()
         assert f"s={layer}:{fid}" in mp.page.url

@@ -163,7 +163,15 @@ def zh_data_text_clean(p: Page):
 
 def en_data_text_clean(p: Page):
     """English UI: no Chinese in units, values, notes, location notes, labels of facts, or sources' titles."""
-    for sel in (".fig-value", ".fig-unit", ".fig-note", ".location-note", "table.figures th", ".conflict-topic", ".conflict-note"):
+    for sel in (
+        ".fig-value",
+        ".fig-unit",
+        ".fig-note",
+        ".location-note",
+        "table.figures th",
+        ".conflict-topic",
+        ".conflict-note",
+    ):
         for v in p.page.locator(f"{SHEET} {sel}").all_inner_texts():
             assert not CJK.search(v), (sel, v)
 

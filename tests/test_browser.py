@@ -91,8 +91,8 @@ class MapPage:
             "() => { const m = window.kechuang.map, c = m.getCenter(); return {z: m.getZoom(), lat: c.lat, lng: c.lng}; }"
         )
 
-    # The open popup is the pane's last one (a closed popup fades out for 0.2 s before it leaves the DOM).
-    POPUP = ".leaflet-popup-pane > .leaflet-popup:last-child .popup-profile"
+    # Profiles open in a side sheet (a bottom drawer on phones).
+    POPUP = '[data-testid="profile-sheet"]:not([hidden])'
 
     def popup(self):
         return self.page.locator(self.POPUP)
@@ -304,9 +304,7 @@ def test_hover_and_click_xiaoshan_opens_pilot_profile(open_map, live_server):
                 """() => { const m = window.kechuang.map; ['movestart','moveend','popupopen','popupclose','preclick','click'].forEach(ev => m.on(ev, (e) => console.log(ev, performance.now().toFixed(0), JSON.stringify(window.kechuang.state.selected), e.popup && e.popup.getContent().dataset.feature))); }"""
             )
         link.click()
-        mp.page.wait_for_selector(
-            f'.leaflet-popup-pane > .leaflet-popup:last-child .popup-profile[data-feature="{layer}:{fid}"]'
-        )
+        mp.page.wait_for_selector(f'[data-testid="profile-sheet"] .popup-profile[data-feature="{layer}:{fid}"]')
         mp.wait_popup_text(name)
         mp.wait_idle()
         assert f"s={layer}:{fid}" in mp.page.url
@@ -332,8 +330,15 @@ def test_search_ruian_flies_there_and_opens_it(open_map, live_server):
     assert profile["designations"][0]["programme"] in text
     mp.wait_idle()
     view = mp.view()
+    # The county fills the part of the map the profile sheet leaves free.
     minx, miny, maxx, maxy = profile["bbox"]
-    assert minx <= view["lng"] <= maxx and miny <= view["lat"] <= maxy, (view, profile["bbox"])
+    free = mp.js(
+        """() => { const m = window.kechuang.map, s = document.getElementById('profile-sheet').getBoundingClientRect(),
+        c = m.getContainer().getBoundingClientRect(), x0 = Math.max(0, s.right - c.left);
+        const nw = m.containerPointToLatLng([x0, 0]), se = m.containerPointToLatLng([c.width, c.height]);
+        return [nw.lng, se.lat, se.lng, nw.lat]; }"""
+    )
+    assert free[0] <= minx and maxx <= free[2] and free[1] <= miny and maxy <= free[3], (free, profile["bbox"])
     assert view["z"] > before["z"]
     assert re.search(rf"s=[a-z-]+:{RUIAN}", mp.page.url)
     # Keyboard: type, arrow, Enter picks a site; its layer is switched on if needed.
@@ -444,6 +449,10 @@ def test_table_is_keyboard_navigable_and_synced_with_map(open_map):
     mp.wait_popup_text(name)
     assert second.get_attribute("aria-selected") == "true"
     assert f"s=pilot-counties:{second.get_attribute('data-fid')}" in mp.page.url
+    # Focus moved into the profile; Escape closes it and gives focus back to the row.
+    assert mp.js("() => document.getElementById('profile-sheet').contains(document.activeElement)")
+    mp.page.keyboard.press("Escape")
+    assert mp.js("() => document.activeElement.dataset.fid") == second.get_attribute("data-fid")
     mp.page.keyboard.press("ArrowUp")
     assert mp.js("() => document.activeElement.dataset.fid") == rows.first.get_attribute("data-fid")
     # Map → table: a click on the map selects the row.

@@ -6,7 +6,6 @@ import { wgsToGcj, gcjToWgs } from "./datum.js";
 import { state, store, ctx } from "./state.js";
 import { restyleAll } from "./styles.js";
 import { ensureData } from "./layers.js";
-import { featureLatLng, openPopupFor } from "./popups.js";
 import { updateHash } from "./urlstate.js";
 
 export function buildBasemapControl() {
@@ -55,11 +54,6 @@ export async function setDatum(datum, opts) {
   const jobs = [];
   store.forEach((e, id) => { if (e.key !== null) jobs.push(ensureData(id).catch(() => null)); });
   await Promise.all(jobs);
-  if (state.selected && ctx.currentPopup && ctx.map.hasLayer(ctx.currentPopup)) {
-    const s = state.selected;
-    const lyr = store.get(s.layer).index.get(s.id);
-    if (lyr) openPopupFor(s.layer, s.id, featureLatLng(lyr));
-  }
 }
 
 export const DatumControl = L.Control.extend({

@@ -100,6 +100,17 @@ const STRINGS = {
     "popup.figure": "指标",
     "popup.value": "数值",
     "popup.openCity": "查看所属市",
+    "popup.sources": "来源",
+    "popup.sources.count": "来源（{n}）",
+    "popup.conflicts": "来源不一致",
+    "popup.altSource": "另一来源",
+    "popup.sheet": "概况",
+    "source.untitled": "未列明的文件",
+    "fact.untranslated": "—",
+    "fact.status.estimate": "预计",
+    "fact.status.plan": "计划",
+    "fact.status.target": "目标",
+    "fact.status.cumulative": "累计",
     "level.province": "省",
     "level.city": "设区市",
     "level.county": "县（市、区）",
@@ -238,6 +249,17 @@ const STRINGS = {
     "popup.figure": "Figure",
     "popup.value": "Value",
     "popup.openCity": "Open the city",
+    "popup.sources": "Sources",
+    "popup.sources.count": "Sources ({n})",
+    "popup.conflicts": "Sources disagree",
+    "popup.altSource": "Another source",
+    "popup.sheet": "Profile",
+    "source.untitled": "unnamed document",
+    "fact.untranslated": "— (in Chinese only)",
+    "fact.status.estimate": "estimate",
+    "fact.status.plan": "plan",
+    "fact.status.target": "target",
+    "fact.status.cumulative": "cumulative",
     "level.province": "Province",
     "level.city": "Prefecture city",
     "level.county": "County / district",
@@ -306,6 +328,13 @@ function pick(obj, field) {
   return v === undefined || v === null ? "" : v;
 }
 
+/** The field in the current language only (data text): no fallback to the other language. */
+function pickOnly(obj, field) {
+  if (!obj) return "";
+  const v = obj[current === "en" ? field + "_en" : field];
+  return v === undefined || v === null ? "" : v;
+}
+
 /** Apply translations to static markup: data-i18n (text), data-i18n-placeholder, -title, -aria-label. */
 function apply(root) {
   (root || document).querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
@@ -327,8 +356,9 @@ export const I18N = {
   STRINGS,
   t,
   pick,
+  pickOnly,
   apply,
   setLang,
   get lang() { return current; },
 };
-export { t, pick };
+export { t, pick, pickOnly };

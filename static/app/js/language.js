@@ -1,13 +1,14 @@
 /* Switching the language: every piece of UI the map built is rebuilt in the new one. */
 import { I18N, t } from "./i18n.js";
-import { state, ctx } from "./state.js";
+import { state, ctx, isRegions } from "./state.js";
 import { rebuildLabels } from "./labels.js";
 import { buildLayerControl } from "./control.js";
 import { buildTableSelect, setTableLayer } from "./table.js";
 import { buildBasemapControl, updateDatumControl } from "./basemaps.js";
 import { renderLegend } from "./legend.js";
 import { renderExport } from "./export.js";
-import { openPopupFor } from "./popups.js";
+import { refreshProfile } from "./popups.js";
+import { restyleAll } from "./styles.js";
 import { syncPanelToggle } from "./panel.js";
 import { updateHash } from "./urlstate.js";
 
@@ -25,10 +26,8 @@ export function setLang(lang) {
   if (ctx.zoomControl) { ctx.map.removeControl(ctx.zoomControl); }
   ctx.zoomControl = L.control.zoom({ position: "topright", zoomInTitle: t("zoom.in"), zoomOutTitle: t("zoom.out") }).addTo(ctx.map);
   if (ctx.search) ctx.search.rerender();
-  if (state.selected && ctx.currentPopup && ctx.map.hasLayer(ctx.currentPopup)) {
-    const s = state.selected;
-    openPopupFor(s.layer, s.id, ctx.currentPopup.getLatLng());
-  }
+  state.visible.forEach((id) => { if (!isRegions(id)) restyleAll(id); }); // markers' names follow the language
+  refreshProfile();
   syncPanelToggle();
   updateHash();
 }

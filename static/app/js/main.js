@@ -14,7 +14,7 @@ import { state, store, ctx, isRegions } from "./state.js";
 import { setStyleTable, landFill } from "./styles.js";
 import { makeGroup, ensureData, setLayerVisible, updateInteractivity, zoomBucket } from "./layers.js";
 import { labelGroups, rebuildLabels } from "./labels.js";
-import { select, clearSelection } from "./popups.js";
+import { select, initProfileSheet } from "./popups.js";
 import { buildLayerControl } from "./control.js";
 import { renderLegend } from "./legend.js";
 import { buildTableSelect, setTableLayer, initTableKeys } from "./table.js";
@@ -64,6 +64,7 @@ async function start() {
   initOgcCopy();
   initPrint();
   ctx.search = initSearch();
+  initProfileSheet();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 
   const h = parseHash(window.location.hash);
@@ -104,7 +105,6 @@ async function start() {
     rebuildLabels();
   });
   ctx.map.on("moveend", updateHash);
-  ctx.map.on("popupclose", (e) => { if (e.popup === ctx.currentPopup) { ctx.currentPopup = null; clearSelection(); } });
   window.addEventListener("hashchange", () => {
     if (window.location.hash === getLastHash()) return;
     setLastHash(window.location.hash);

@@ -28,7 +28,9 @@ export function initPanel() {
   $("#panel-toggle").addEventListener("click", () => togglePanel());
   $("#panel-close").addEventListener("click", () => togglePanel(false));
   $("#backdrop").addEventListener("click", () => togglePanel(false));
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && NARROW.matches && document.body.classList.contains("panel-open")) togglePanel(false); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && NARROW.matches && document.body.classList.contains("panel-open")) { e.preventDefault(); togglePanel(false); }
+  });
   const onChange = () => { document.body.classList.remove("panel-open"); syncPanelToggle(); if (ctx.map) ctx.map.invalidateSize(); };
   if (NARROW.addEventListener) NARROW.addEventListener("change", onChange); else NARROW.addListener(onChange);
   syncPanelToggle();

@@ -131,6 +131,8 @@ export function siteIcon(id, feature, selected) {
   const size = selected ? ((states().selected || {}).size || 28) : (kindStyle(kind).size || 19);
   const wrap = el("span", { className: "site-symbol" });
   wrap.appendChild(symbolSvg(kind, layerColor(id), size));
+  // The marker's accessible name (Leaflet makes a keyboard marker a button): its name and kind.
+  wrap.appendChild(el("span", { className: "visually-hidden", text: [pick(p, "name") || p.name || fidOf(feature), t("kind." + kind)].join(" · ") }));
   return L.divIcon({
     html: wrap,
     className: `site-icon kc-feature lyr-${id} fid-${cssId(fidOf(feature))} kind-${cssId(kind)}` + (selected ? " selected" : ""),

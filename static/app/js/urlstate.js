@@ -2,7 +2,7 @@
 import { I18N } from "./i18n.js";
 import { state, store, ctx } from "./state.js";
 import { setLayerVisible } from "./layers.js";
-import { select, clearSelection } from "./popups.js";
+import { select, clearSelection, closeProfile } from "./popups.js";
 import { setTableLayer } from "./table.js";
 import { setBasemap } from "./basemaps.js";
 import { setLang } from "./language.js";
@@ -65,10 +65,10 @@ export async function applyHash(h, initial) {
     const i = h.s.indexOf(":");
     const lid = i > 0 ? h.s.slice(0, i) : "";
     const fid = i > 0 ? h.s.slice(i + 1) : "";
-    // A restored view stays exactly as it was: no auto-pan for the restored popup.
-    if (known(lid) && fid) await select(lid, fid, { fly: !hasView, noHash: true, autoPan: !hasView });
+    // A restored view stays exactly as it was: no panning for the restored profile, and focus stays put.
+    if (known(lid) && fid) await select(lid, fid, { fly: !hasView, noHash: true, autoPan: !hasView, focus: !initial });
   } else if (!initial) {
-    if (ctx.currentPopup) ctx.map.closePopup(ctx.currentPopup);
+    closeProfile({ restoreFocus: false });
     clearSelection();
   }
   return hasView;

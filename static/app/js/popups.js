@@ -10,6 +10,7 @@ import { ensureData, setLayerVisible } from "./layers.js";
 import { syncTableSelection } from "./table.js";
 import { hashString, updateHash } from "./urlstate.js";
 import { closeDrawerOnNarrow } from "./panel.js";
+import { fillUserRow } from "./userrow.js";
 
 export function featureLatLng(lyr) {
   if (lyr instanceof L.Marker) return lyr.getLatLng();
@@ -93,6 +94,7 @@ export function openPopupFor(id, fid, latlng, popupOpts) {
   const closeBtn = popup.getElement() && popup.getElement().querySelector(".leaflet-popup-close-button");
   if (closeBtn) { closeBtn.setAttribute("aria-label", t("popup.close")); closeBtn.title = t("popup.close"); }
   if (isRegions(id)) fillRegionProfile(box, id, fid, popup);
+  else if ((state.meta.get(id) || {}).kind === "user") fillUserRow(box, id, store.get(id).index.get(fid).feature);
   else fillSiteProfile(box, id, store.get(id).index.get(fid).feature);
 }
 

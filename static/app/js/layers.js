@@ -17,7 +17,7 @@ function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(ctx.
 
 export function makeGroup(id) {
   const meta = state.meta.get(id);
-  const pane = PANES[id] ? "p-" + id : undefined;
+  const pane = PANES[id] ? "p-" + id : meta && meta.kind === "user" ? "p-user" : undefined; // user layers over the built-in regions
   const opts = {
     style: (f) => styleFor(id, f, { selected: isSelected(id, fidOf(f)) }),
     pointToLayer: (f, latlng) => L.marker(latlng, { icon: siteIcon(id, f, isSelected(id, fidOf(f))), keyboard: true, riseOnHover: true }),

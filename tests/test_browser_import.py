@@ -8,7 +8,7 @@ import pytest
 
 from settings import load_settings
 from tests.conftest import serve
-from tests.test_browser import IDLE, MapPage
+from tests.test_browser import MapPage
 
 CSV = "区县,备注,高新技术企业数\n西湖区,<b>x</b>,12\n萧山去,ok,30\n江干区,renamed,7\n"
 

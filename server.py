@@ -162,7 +162,7 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-UPLOAD_ENDPOINTS = {"api_layer_replace", "api_import_check"}  # views taking files; others: max_body_bytes
+UPLOAD_ENDPOINTS = {"api_layer_replace", "api_import_check", "api_import_commit"}  # big bodies; others: max_body_bytes
 IMPORT_TTL_SECONDS = 3600  # a checked import waits this long for its commit
 IMPORT_PENDING_CAP = 32  # most checked imports kept in memory at once (the oldest go first)
 PREVIEW_FEATURES = 2000  # most features in an import's map preview

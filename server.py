@@ -47,6 +47,8 @@ from geo.select import select_layers
 from layers import Catalog
 from layers.editing import LayerEditor
 from layers.figures import with_figures
+from layers.importing import ImportOptions, read_upload, reconcile
+from layers.imports_pending import PendingImports
 from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
 from layers.search import search
@@ -162,7 +164,10 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-UPLOAD_ENDPOINTS = {"api_layer_replace"}  # the views that take files; the rest are held to max_body_bytes
+UPLOAD_ENDPOINTS = {"api_layer_replace", "api_import_check", "api_import_commit"}  # big bodies; others: max_body_bytes
+IMPORT_TTL_SECONDS = 3600  # a checked import waits this long for its commit
+IMPORT_PENDING_CAP = 32  # most checked imports kept in memory at once (the oldest go first)
+PREVIEW_FEATURES = 2000  # most features in an import's map preview
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -264,6 +269,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["users"] = users
     app.extensions["editor"] = editor
+    pending = PendingImports(ttl=IMPORT_TTL_SECONDS, cap=IMPORT_PENDING_CAP)
+    app.extensions["pending_imports"] = pending
 
     def _require(role: str = "editor") -> User:
         """The user asking, when they hold `role`; else 401 (no or bad credentials) or 403. Cookie-session
@@ -466,14 +473,74 @@ def create_app(settings: Settings | None = None) -> Flask:
     def _summary(layer_id: str) -> dict[str, Any]:
         return catalog.summary(catalog.spec(layer_id))
 
+    def _reconcile_upload():
+        """The uploaded file (multipart `file`) or pasted `text` (form or JSON) reconciled with the boundaries,
+        with the options of the same names as the CLI's; also the source's name for the audit log."""
+        body = request.get_json(silent=True) if request.is_json else None
+        fields = body if isinstance(body, dict) else request.form
+        options = ImportOptions.from_form(fields)
+        upload = request.files.get("file")
+        text = fields.get("text")
+        if text is not None and not isinstance(text, str):
+            raise BadRequest("text must be the pasted names, one a line")
+        if upload is not None:
+            table = read_upload(upload.stream, upload.filename or "upload", options, settings)
+            source = upload.filename or "upload"
+        else:
+            if not text or not text.strip():
+                raise BadRequest("send a file (multipart field `file`) or pasted names (field `text`)")
+            table = read_upload(None, None, options, settings, text=text)
+            source = "pasted names"
+        return options, reconcile(table, catalog.gazetteer, catalog.boundaries, options), source
+
+    @app.post("/api/imports")
+    def api_import_check():
+        user = _require("editor")
+        options, result, source = _reconcile_upload()
+        title = options.title or Path(source).stem or "imported list"
+        import_id = pending.add(result, owner=user.name, source=source, title=title)
+        report = result.report()
+        report["import_id"] = import_id
+        report["title"] = title
+        report["file_columns"] = [str(c) for c in result.table.columns]
+        report["preview"] = _preview(result)
+        return app.response_class(app.json.dumps(report, default=str), mimetype="application/json")
+
+    @app.post("/api/imports/<import_id>/commit")
+    def api_import_commit(import_id: str):
+        user = _require("editor")
+        checked = pending.get(import_id)
+        body = _json_body()
+        title = body.get("title") or checked.title
+        resolutions = body.get("resolutions") or {}
+        if not isinstance(title, str) or not title.strip():
+            raise BadRequest('send {"title": "<layer title>", "resolutions": {"<row>": "<adcode>" or "skip"}}')
+        if not isinstance(resolutions, dict):
+            raise BadRequest('resolutions maps a row number to an adcode or "skip": {"3": "330109", "5": "skip"}')
+        frame = checked.result.features(resolutions)
+        info = editor.save(title.strip(), frame, actor=user.name, source=f"import of {checked.source}")
+        pending.drop(import_id)
+        return jsonify({"layer": info.id, "title": info.title, "count": info.count}), 201
+
     @app.put("/api/layers/<layer_id>")
     def api_layer_replace(layer_id: str):
+        """A new version of a user layer: a GeoJSON body or file as it is, any other file through the import
+        engine (with the import options as form fields; rows left unresolved: 409, or `skip_unresolved`)."""
         user = _require("editor")
         _user_layer(layer_id)
         upload = request.files.get("file")
-        raw = upload.read() if upload is not None else request.get_data()
-        source = upload.filename if upload is not None and upload.filename else "GeoJSON upload"
-        editor.replace(layer_id, _geojson_frame(raw), actor=user.name, source=source)
+        body = request.get_json(silent=True) if request.is_json else None
+        pasted = "text" in request.form or (isinstance(body, dict) and "text" in body)
+        geojson = upload.filename.lower().endswith((".geojson", ".json")) if upload and upload.filename else False
+        if (upload is None and not pasted) or geojson:
+            raw = upload.read() if upload is not None else request.get_data()
+            source = upload.filename if upload is not None and upload.filename else "GeoJSON upload"
+            editor.replace(layer_id, _geojson_frame(raw), actor=user.name, source=source)
+            return jsonify(_summary(layer_id))
+        _options, result, source = _reconcile_upload()
+        skip = request.form.get("skip_unresolved", "").lower() in ("1", "true", "yes", "on")
+        frame = result.features(skip_unresolved=skip)
+        editor.replace(layer_id, frame, actor=user.name, source=f"import of {source}")
         return jsonify(_summary(layer_id))
 
     @app.patch("/api/layers/<layer_id>")
@@ -703,6 +770,19 @@ def serve(app: Flask, settings: Settings) -> None:
     server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
     wasyncore.close_all(socket_map)
     print("stopped", file=sys.stderr, flush=True)
+
+
+def _preview(result: Any) -> dict[str, Any]:
+    """What matched so far, as a GeoJSON FeatureCollection for the check's map preview (simplified, limited)."""
+    try:
+        frame = result.features(skip_unresolved=True)
+    except ApiError:  # nothing matched yet
+        return {"type": "FeatureCollection", "features": []}
+    frame = frame.iloc[:PREVIEW_FEATURES].copy()
+    frame["geometry"] = frame.geometry.simplify(0.001, preserve_topology=True)
+    keep = [c for c in ("adcode", "name", "city", "county_adcode") if c in frame.columns]
+    frame = frame[[*keep, "geometry"]]
+    return json.loads(frame.to_json(default=str, drop_id=True))
 
 
 def _geojson_frame(raw: bytes) -> GeoDataFrame:

@@ -8,6 +8,6 @@ export const BASEMAPS = Array.isArray(CONFIG.basemaps) ? CONFIG.basemaps.filter(
 export const REGION_LAYERS_TOP_FIRST = ["pilot-counties", "counties", "cities", "province"];
 export const EXPORT_FORMATS = ["geojson", "gpkg", "shp.zip", "kml", "csv", "html", "png", "pdf"];
 export const PANES = { // z-index of each overlay pane (Leaflet's overlayPane is 400, markers 600, tooltips 650)
-  counties: 402, "pilot-counties": 404, "science-city-zones": 406, cities: 408, province: 410, corridors: 412,
+  counties: 402, "pilot-counties": 404, "science-city-zones": 406, cities: 408, user: 409, province: 410, corridors: 412,
 };
 export const NARROW = window.matchMedia("(max-width: 699px)");

@@ -69,7 +69,7 @@ function referencePane() {
 
 export function makeGroup(id) {
   const meta = state.meta.get(id);
-  let pane = PANES[id] ? "p-" + id : undefined;
+  let pane = PANES[id] ? "p-" + id : meta && meta.kind === "user" ? "p-user" : undefined; // user layers over the built-in regions
   const opts = {
     style: (f) => styleFor(id, f, { selected: isSelected(id, fidOf(f)) }),
     pointToLayer: (f, latlng) => L.marker(latlng, {

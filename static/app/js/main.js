@@ -25,6 +25,8 @@ import { initSearch } from "./search.js";
 import { parseHash, applyHash, updateHash, getLastHash, setLastHash } from "./urlstate.js";
 import { setLang } from "./language.js";
 import { initPanel } from "./panel.js";
+import { initAccount } from "./account.js";
+import { initImport } from "./import.js";
 
 async function start() {
   I18N.apply();
@@ -65,6 +67,8 @@ async function start() {
   initPrint();
   ctx.search = initSearch();
   initProfileSheet();
+  initImport();
+  initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 
   const h = parseHash(window.location.hash);

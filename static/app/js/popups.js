@@ -11,6 +11,7 @@ import { ensureData, setLayerVisible } from "./layers.js";
 import { syncTableSelection } from "./table.js";
 import { hashString, updateHash } from "./urlstate.js";
 import { closeDrawerOnNarrow } from "./panel.js";
+import { fillUserRow } from "./userrow.js";
 
 export function featureLatLng(lyr) {
   if (lyr instanceof L.Marker) return lyr.getLatLng();
@@ -193,7 +194,11 @@ function renderProfile() {
   const lyr = store.has(id) && store.get(id).index.get(fid);
   if (!lyr) { title.textContent = fid; return; }
   if (isRegions(id)) fillRegionProfile(box, title, id, fid, tok);
-  else fillSiteProfile(box, title, id, lyr.feature, tok);
+  else if ((state.meta.get(id) || {}).kind === "user") {
+    const p = lyr.feature.properties || {};
+    title.textContent = p.name || String(fid);
+    fillUserRow(box, id, lyr.feature);
+  } else fillSiteProfile(box, title, id, lyr.feature, tok);
 }
 
 // ------------------------------------------------------------------ pieces of a profile

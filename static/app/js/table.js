@@ -44,7 +44,8 @@ export async function renderTable() {
   const tbody = clear($("#feature-rows"));
   const regions = isRegions(id);
   $("#th-name").textContent = t("table.name");
-  $("#th-second").textContent = regions ? t("table.city") : t("table.county");
+  const user = (state.meta.get(id) || {}).kind === "user";
+  $("#th-second").textContent = regions || user ? t("table.city") : t("table.county");
   const entry = store.get(id);
   if (!entry) return;
   if (entry.key === null) {
@@ -65,6 +66,7 @@ export async function renderTable() {
     const fid = fidOf(f);
     let second;
     if (regions) second = p.level === "city" ? "" : (pick(p, "city") || "");
+    else if (user) second = p.city || "";
     else second = [p.county, p.role ? t("role." + p.role) : t("kind." + (p.kind || "other"))].filter(Boolean).join(" · ");
     const nameCell = el("td", { className: "name" }, el("span", { text: pick(p, "name") || p.name || fid }));
     if (!regions && p.schematic) nameCell.appendChild(el("span", { className: "badge schematic", text: t("popup.schematic") }));

@@ -1,0 +1,99 @@
+"""The import flow in headless Chromium: sign in through /login, open "导入名单 / Import a list", upload a CSV with
+an unmatched row, settle it in the dialog, save, find the layer under "我的图层 / My layers", click a feature and
+read its popup (cells shown as text), export it, reload and find the layer again."""
+
+from __future__ import annotations
+
+import pytest
+
+from settings import load_settings
+from tests.conftest import serve
+from tests.test_browser import MapPage
+
+CSV = "区县,备注,高新技术企业数\n西湖区,<b>x</b>,12\n萧山去,ok,30\n江干区,renamed,7\n"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from layers.users import open_users
+    from server import create_app
+
+    data_dir = tmp_path_factory.mktemp("data")
+    creds = open_users(data_dir).add("ed", "editor")
+    app = create_app(load_settings(data_dir=data_dir))
+    with serve(app) as base:
+        yield {"base": base, "creds": creds}
+
+
+def test_sign_in_import_settle_save_click_export_reload(browser, site, output_dir):
+    mp = MapPage(browser, site["base"])
+    page = mp.page
+    try:
+        assert page.locator('[data-testid="import-open"]').is_hidden()
+        page.locator('[data-testid="sign-in"]').click()
+        page.wait_for_url("**/login?next=/")
+        page.fill('input[name="name"]', "ed")
+        page.fill('input[name="password"]', site["creds"].password)
+        page.click('button[type="submit"]')
+        page.wait_for_url(site["base"] + "/**")
+        mp.wait_idle()
+        assert page.locator('[data-testid="account-name"]').inner_text() == "ed"
+        assert page.locator('[data-testid="sign-out"]').is_visible()
+
+        page.locator('[data-testid="import-open"]').click()
+        dialog = page.locator('[data-testid="import-dialog"]')
+        assert dialog.is_visible()
+        page.screenshot(path=str(output_dir / "import-dialog.png"))
+        page.set_input_files(
+            '[data-testid="import-file"]',
+            files=[{"name": "名单.csv", "mimeType": "text/csv", "buffer": CSV.encode("gb18030")}],
+        )
+        page.wait_for_selector("#import-rows tr >> nth=2")
+        counts = page.locator('[data-testid="import-counts"]').inner_text()
+        assert "3" in counts and "unmatched: 1" in counts and "former: 1" in counts
+        rows = page.locator("#import-rows tr")
+        assert "江干区" in rows.nth(2).inner_text() and "上城区" in rows.nth(2).inner_text()
+        assert page.locator('[data-testid="import-name-column"]').input_value() == "区县"
+        page.wait_for_function("() => document.querySelector('#import-preview').dataset.count === '2'")
+        page.screenshot(path=str(output_dir / "import-report.png"))
+
+        # saving with the unmatched row open is refused and says which row
+        page.locator('[data-testid="import-save"]').click()
+        page.wait_for_function("() => document.querySelector('#import-message').textContent.includes('2')")
+        assert dialog.is_visible()
+        choice = page.locator('[data-testid="import-choice-2"]')
+        assert "萧山区" in choice.inner_text()
+        choice.select_option("330109")
+        page.fill('[data-testid="import-title"]', "我的高企名单")
+        page.locator('[data-testid="import-save"]').click()
+        page.wait_for_selector('fieldset[data-group="user"] input[type="checkbox"]:checked')
+        assert dialog.is_hidden()
+        group = page.locator('fieldset[data-group="user"]')
+        assert "我的图层" in group.inner_text() and "我的高企名单" in group.inner_text()
+        layer_id = group.locator(".layer-row").first.get_attribute("data-layer")
+        assert layer_id.startswith("user-")
+        mp.wait_idle()
+        page.screenshot(path=str(output_dir / "import-layer.png"))
+
+        # click the region of 西湖区 and read the row's own columns, the markup shown as text
+        x, y = mp.point_inside(f".lyr-{layer_id}.fid-330106")
+        page.mouse.click(x, y)
+        text = mp.wait_popup_text("<b>x</b>")
+        assert "高新技术企业数" in text and "12" in text
+        assert mp.popup().locator("b").count() == 0
+        page.screenshot(path=str(output_dir / "import-popup.png"))
+
+        # the export menu lists the layer; its link downloads it
+        href = page.locator('[data-testid="export-geojson"]').get_attribute("href")
+        assert href == f"/export/{layer_id}.geojson"
+        resp = page.request.get(site["base"] + href)
+        assert resp.status == 200 and len(resp.json()["features"]) == 3
+
+        page.reload()
+        mp.wait_idle()
+        assert page.locator(f'[data-testid="layer-toggle-{layer_id}"]').count() == 1
+        assert "我的高企名单" in page.locator('fieldset[data-group="user"]').inner_text()
+        page.screenshot(path=str(output_dir / "import-reload.png"))
+        assert not mp.page_errors, mp.page_errors
+    finally:
+        mp.close()

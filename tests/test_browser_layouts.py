@@ -228,18 +228,15 @@ def test_phone_tap_opens_the_marker_under_the_finger_and_hit_boxes_stay_apart(br
         assert box
         page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_function(
-            "() => { const p = document.querySelector('.leaflet-popup-pane .leaflet-popup:last-child .popup-profile');"
+            "() => { const p = document.querySelector('#profile-sheet .popup-profile');"
             " return p && p.dataset.feature; }",
             timeout=15000,
         )
-        opened = page.evaluate(
-            "() => document.querySelector('.leaflet-popup-pane .leaflet-popup:last-child .popup-profile')"
-            ".dataset.feature"
-        )
+        opened = page.evaluate("() => document.querySelector('#profile-sheet .popup-profile').dataset.feature")
         assert opened == "high-tech-zones:ningbo-htz"
         page.screenshot(path=str(output_dir / "layouts-phone-ningbo-popup.png"))
         # No two markers' (or clusters') hit boxes overlap at this zoom.
-        page.evaluate("() => window.kechuang.map.closePopup()")
+        page.keyboard.press("Escape")  # closes the profile sheet
         boxes = visible_boxes(page, ".leaflet-marker-pane .site-icon, .leaflet-marker-pane .kc-cluster")
         assert len(boxes) >= 2
         clashes = [(a["cls"], b["cls"]) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if overlap(a, b)]

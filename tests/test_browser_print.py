@@ -138,6 +138,12 @@ def test_offline_html_map_has_outlines_legend_readable_popups_and_table_colours(
         assert "类型" in text and "国家级高新区" in text
         assert "{" not in text and "source_ref" not in text and ".txt" not in text
         assert "《" in text  # documents by title
+        # Leaflet pans the map (animated) so an opened popup fits the window: measure once the pan has ended
+        page.wait_for_function(
+            "() => { const r = document.querySelector('.kc-popup').getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+            timeout=5000,
+        )
         box = popup.bounding_box()
         assert box["height"] <= 300 and box["y"] >= 0 and box["y"] + box["height"] <= 850
         page.screenshot(path=str(output_dir / "print-offline-map.png"))

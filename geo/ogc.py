@@ -28,6 +28,7 @@ from .errors import BadRequest, NotFound
 from .geojson import MEDIA_TYPE as GEOJSON
 from .geojson import feature_collection, to_bytes
 from .params import int_arg, parse_bbox
+from .respcache import not_modified_since  # one reading of If-Modified-Since for every cached answer
 from .select import select
 
 JSON = "application/json"
@@ -150,21 +151,6 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(t.removeprefix("W/") == bare for t in tags)
 
 
-def _not_modified_since(header: str | None, last_modified: _dt.datetime) -> bool:
-    if not header:
-        return False
-    try:
-        since = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
-        return False
-    if since is None:
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=_dt.UTC)
-    lm = last_modified if last_modified.tzinfo else last_modified.replace(tzinfo=_dt.UTC)
-    return lm.replace(microsecond=0) <= since
-
-
 def _respond(
     payload: Any,
     media_type: str,
@@ -191,7 +177,7 @@ def _respond(
         headers["Content-Crs"] = f"<{CRS84}>"
     req = {k.lower(): v for k, v in (request_headers or {}).items()}
     inm = req.get("if-none-match")
-    if _etag_matches(inm, etag) or (inm is None and _not_modified_since(req.get("if-modified-since"), last_modified)):
+    if _etag_matches(inm, etag) or (inm is None and not_modified_since(req.get("if-modified-since"), last_modified)):
         return OgcResponse(b"", 304, {k: v for k, v in headers.items() if k != "Content-Type"})
     return OgcResponse(body, 200, headers)
 

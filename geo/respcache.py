@@ -157,7 +157,7 @@ def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
     return any(t.strip().removeprefix("W/") in bare for t in header.split(","))
 
 
-def _not_modified_since(header: str | None, last_modified: _dt.datetime | None) -> bool:
+def not_modified_since(header: str | None, last_modified: _dt.datetime | None) -> bool:
     if not header or last_modified is None:
         return False
     try:
@@ -217,7 +217,7 @@ def answer(
     inm = get("If-None-Match")
     if method in ("GET", "HEAD") and (
         (inm and _etag_matches(inm, (entry.etag, entry.etag_gz)))
-        or (not inm and _not_modified_since(get("If-Modified-Since"), entry.last_modified))
+        or (not inm and not_modified_since(get("If-Modified-Since"), entry.last_modified))
     ):
         headers.pop("Content-Type", None)
         return 304, headers, b""

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-DEBS   := gdal-bin chromium fonts-noto-cjk
+DEBS   := gdal-bin chromium fonts-noto-cjk postgresql-15 postgresql-15-postgis-3
 
 .PHONY: run test lint lock bench venv install install-test system-deps boundaries clean
 

@@ -180,6 +180,22 @@ class Settings(BaseSettings):
     frame_ancestors: str = Field(
         "'none'", description="Who may frame the page: a CSP frame-ancestors value ('none', 'self' or origins)."
     )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "postgresql://… : PostGIS holds boundaries, layers, user layers and users, shared by several app "
+            "instances. Unset: the embedded files (the GeoPackages and YAML under the project and data directory)."
+        ),
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (or be unset for the embedded store)")
+        return value
 
     @field_validator("print_label_fields", "trusted_hosts", mode="before")
     @classmethod

@@ -8,6 +8,11 @@ import { setBasemap } from "./basemaps.js";
 import { setLang } from "./language.js";
 
 let lastHash = null;
+/* Other features keep their own state in the permalink through this registry, so this file need not know them:
+   get() gives the part's value (a string) or null when the feature is off; apply(value, initial) restores it
+   (value undefined when the link has no such part). */
+const extraParts = [];
+export function registerHashPart(key, get, apply) { extraParts.push({ key, get, apply }); }
 export const getLastHash = () => lastHash;
 export function setLastHash(h) { lastHash = h; }
 export function hashString(over) {
@@ -21,6 +26,7 @@ export function hashString(over) {
   if (state.basemap !== "none") parts.b = state.basemap;
   if (state.tableLayer !== "pilot-counties") parts.t = state.tableLayer;
   if (I18N.lang !== "zh") parts.lang = I18N.lang;
+  extraParts.forEach(({ key, get }) => { const v = get(); if (v !== null && v !== undefined && v !== "") parts[key] = v; });
   Object.assign(parts, over || {});
   return Object.entries(parts).filter(([, v]) => v !== null && v !== undefined)
     .map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ",").replace(/%3A/g, ":")}`).join("&");
@@ -71,5 +77,6 @@ export async function applyHash(h, initial) {
     closeProfile({ restoreFocus: false });
     clearSelection();
   }
+  for (const { key, apply } of extraParts) await apply(h[key], initial);
   return hasView;
 }

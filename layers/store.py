@@ -129,6 +129,7 @@ class Catalog:
         self._user_specs: dict[str, LayerSpec] = {}
         self._user_frames: dict[tuple[str, int, str], gpd.GeoDataFrame] = {}
         self._user_places: dict[str, list[dict[str, Any]]] | None = None
+        self._user_boundaries: dict[tuple[str, int, str], list[str | None]] = {}
         self.profiles = Profiles(self)
 
     @classmethod
@@ -427,6 +428,8 @@ class Catalog:
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
+        elif spec.kind == "user" and zoom is not None and zoom < 12 and "Polygon" in spec.geometry_type:
+            frame = self._user_simplified(layer_id, frame, zoom)
         frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
         transform = get_transform("wgs84", datum)
         if transform is not None:
@@ -463,6 +466,46 @@ class Catalog:
             self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
         lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
+
+    def _boundary_of(self, layer_id: str, frame: gpd.GeoDataFrame) -> list[str | None]:
+        """Per feature of a user region list, the boundary layer whose region it is (its adcode there, with the
+        very same outline), else None; worked out once per layer version."""
+        info = self._user_info(layer_id)
+        key = (layer_id, info.version, info.updated)
+        found = self._user_boundaries.get(key)
+        if found is None:
+            found = []
+            layers = [s.id for s in CATALOG if s.kind == "regions" and s.boundary_layer == s.id]
+            for fid, geom in zip(frame.index, frame.geometry.values, strict=True):
+                match = None
+                for name in layers:
+                    source = self._frames[name]
+                    if fid in source.index and geom is not None:
+                        outline = source.geometry.loc[fid]
+                        if shapely.equals_exact(shapely.normalize(geom), shapely.normalize(outline), tolerance=1e-7):
+                            match = name
+                        break
+                found.append(match)
+            with self._user_lock:
+                self._user_boundaries = {k: v for k, v in self._user_boundaries.items() if k[0] != layer_id}
+                self._user_boundaries[key] = found
+        return found
+
+    def _user_simplified(self, layer_id: str, frame: gpd.GeoDataFrame, zoom: int) -> gpd.GeoDataFrame:
+        """A user region list drawn at a low zoom as light as the built-in layers: a feature that is a boundary
+        region (a list of counties matched by name) takes that region's simplified outline; the user's own
+        polygons stay as they are."""
+        sources = self._boundary_of(layer_id, frame)
+        if not any(sources):
+            return frame
+        geoms = np.asarray(frame.geometry.values, dtype=object).copy()
+        for name in {s for s in sources if s}:
+            spec = self.specs[name]
+            where = [i for i, s in enumerate(sources) if s == name]
+            geoms[where] = self._simplified_geoms(spec, zoom, frame.iloc[where])
+        frame = frame.copy()
+        frame["geometry"] = geoms
+        return frame
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry

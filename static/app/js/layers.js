@@ -2,7 +2,7 @@
 import { PANES } from "./config.js";
 import { el, cssId } from "./dom.js";
 import { t, pick } from "./i18n.js";
-import { state, store, ctx, isRegions, fidOf, layerTitle } from "./state.js";
+import { state, store, ctx, isRegions, isZoomed, fidOf, layerTitle } from "./state.js";
 import { fetchJSON, showStatus } from "./net.js";
 import { styleFor, siteIcon, isSelected, restyleAll, clusterRules, clusterIcon, roleStyle } from "./styles.js";
 import { rebuildLabels } from "./labels.js";
@@ -13,7 +13,7 @@ import { updateHash } from "./urlstate.js";
 
 /** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
 export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
-function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
+function dataKey(id) { return isZoomed(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
 
 /** The one marker-cluster group all point site layers share, so co-located sites of different layers
  * cluster together (counts and the layers' symbols); at the highest zoom a click spreads them out. */
@@ -150,7 +150,7 @@ export function ensureData(id) {
   if (entry.cache.has(key)) { setData(id, entry.cache.get(key)); entry.key = key; return Promise.resolve(entry); }
   if (entry.pending && entry.pendingKey === key) return entry.pending;
   const params = new URLSearchParams();
-  if (isRegions(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
+  if (isZoomed(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
   params.set("datum", state.datum);
   setLayerBusy(id, true);
   entry.pendingKey = key;

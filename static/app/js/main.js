@@ -10,7 +10,7 @@ import { I18N, t } from "./i18n.js";
 import { wgsToGcj, gcjToWgs } from "./datum.js";
 import { labelPoint } from "./geometry.js";
 import { fetchJSON, showStatus, busy } from "./net.js";
-import { state, store, ctx, isRegions } from "./state.js";
+import { state, store, ctx, isZoomed } from "./state.js";
 import { setStyleTable, landFill } from "./styles.js";
 import { makeGroup, ensureData, setLayerVisible, updateInteractivity, zoomBucket } from "./layers.js";
 import { labelGroups, rebuildLabels } from "./labels.js";
@@ -104,7 +104,7 @@ async function start() {
     const b = zoomBucket(ctx.map.getZoom());
     if (b !== lastBucket) {
       lastBucket = b;
-      state.visible.forEach((id) => { if (isRegions(id)) ensureData(id).catch(() => null); });
+      state.visible.forEach((id) => { if (isZoomed(id)) ensureData(id).catch(() => null); });
     }
     rebuildLabels();
   });

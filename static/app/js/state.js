@@ -20,6 +20,11 @@ export const ctx = {
 };
 
 export const isRegions = (id) => (state.meta.get(id) || {}).kind === "regions";
+/** Layers fetched simplified per zoom bucket: boundaries, and user layers of polygons (region lists). */
+export const isZoomed = (id) => {
+  const m = state.meta.get(id) || {};
+  return m.kind === "regions" || (m.kind === "user" && /Polygon/.test(m.geometry_type || ""));
+};
 export const fidOf = (f) => String(f.id !== undefined && f.id !== null ? f.id
   : (f.properties && (f.properties.id || f.properties.adcode)));
 export const layerTitle = (id) => { const m = state.meta.get(id); return m ? pick(m, "title") : id; };

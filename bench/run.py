@@ -155,7 +155,7 @@ def bench_browser(base: str) -> dict | None:
                 page.on("response", on_response)
             t = time.perf_counter()
             page.goto(base + "/", wait_until="load")
-            page.wait_for_function("document.body.dataset.ready === 'true'", timeout=15000)
+            page.wait_for_selector("body[data-ready='true']", state="attached", timeout=15000)
             runs.append(time.perf_counter() - t)
             page.wait_for_load_state("networkidle")
             page.close()

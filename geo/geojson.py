@@ -63,7 +63,12 @@ def prepare_geometries(geoms: Any, precision: int = 6) -> np.ndarray:
     """Round coordinates to `precision` decimals, then orient rings per RFC 7946 (exterior CCW, holes CW)."""
     arr = np.asarray(geoms, dtype=object)
     arr = shapely.transform(arr, lambda xy: np.round(xy, precision))
-    return shapely.orient_polygons(arr, exterior_cw=False)
+    polygonal = np.isin(shapely.get_type_id(arr), (3, 6, 7))  # Polygon, MultiPolygon, GeometryCollection
+    if polygonal.all():
+        return shapely.orient_polygons(arr, exterior_cw=False)
+    if polygonal.any():
+        arr[polygonal] = shapely.orient_polygons(arr[polygonal], exterior_cw=False)
+    return arr
 
 
 def geometry_dict(geom: Any) -> dict | None:
@@ -90,13 +95,19 @@ def feature_collection(
     columns = [c for c in frame.columns if c != geom_col]
     geoms = prepare_geometries(frame.geometry.values, precision) if len(frame) else np.empty(0, dtype=object)
     records = frame[columns].to_dict(orient="records") if columns else [{} for _ in range(len(frame))]
+    # Points (thousands in an imported list) skip shapely's per-geometry mapping: their x, y come in one call.
+    point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms) if len(geoms) else np.zeros(0, dtype=bool)
+    xy = np.full((len(geoms), 2), np.nan)
+    if point.any():
+        xy[point] = shapely.get_coordinates(geoms[point])
+    xy_list = xy.tolist()
     features = []
-    for fid, props, geom in zip(frame.index, records, geoms, strict=False):
+    for n, (fid, props, geom) in enumerate(zip(frame.index, records, geoms, strict=False)):
         features.append(
             {
                 "type": "Feature",
                 "id": jsonable(fid) if isinstance(fid, (int, np.integer)) else str(fid),
-                "geometry": geometry_dict(geom),
+                "geometry": {"type": "Point", "coordinates": xy_list[n]} if point[n] else geometry_dict(geom),
                 "properties": {str(k): jsonable(v, stringify_nested=stringify_nested) for k, v in props.items()},
             }
         )

@@ -125,16 +125,27 @@ export function isSelected(id, fid) {
   return isRegions(s.layer) && isRegions(id); // same adcode on another region layer: highlight it too
 }
 
+/* A divIcon whose DOM is built only when the marker is drawn: in a cluster of thousands, most never are. */
+const LazyIcon = L.DivIcon.extend({
+  createIcon(oldIcon) {
+    this.options.html = this.options.build();
+    return L.DivIcon.prototype.createIcon.call(this, oldIcon);
+  },
+});
+
 export function siteIcon(id, feature, selected) {
   const p = feature.properties || {};
   const kind = p.kind || "other";
   const size = selected ? ((states().selected || {}).size || 28) : (kindStyle(kind).size || 19);
-  const wrap = el("span", { className: "site-symbol" });
-  wrap.appendChild(symbolSvg(kind, layerColor(id), size));
-  // The marker's accessible name (Leaflet makes a keyboard marker a button): its name and kind.
-  wrap.appendChild(el("span", { className: "visually-hidden", text: [pick(p, "name") || p.name || fidOf(feature), t("kind." + kind)].join(" · ") }));
-  return L.divIcon({
-    html: wrap,
+  const build = () => {
+    const wrap = el("span", { className: "site-symbol" });
+    wrap.appendChild(symbolSvg(kind, layerColor(id), size));
+    // The marker's accessible name (Leaflet makes a keyboard marker a button): its name and kind.
+    wrap.appendChild(el("span", { className: "visually-hidden", text: [pick(p, "name") || p.name || fidOf(feature), t("kind." + kind)].join(" · ") }));
+    return wrap;
+  };
+  return new LazyIcon({
+    build,
     className: `site-icon kc-feature lyr-${id} fid-${cssId(fidOf(feature))} kind-${cssId(kind)}` + (selected ? " selected" : ""),
     iconSize: [size, size],
     iconAnchor: [size / 2, size / 2],

@@ -53,6 +53,7 @@ from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
 from layers.query import answer as query_answer
 from layers.query import answer_frame as query_frame
+from layers.query import describe as describe_query
 from layers.query import parse as parse_query
 from layers.query import query_layers
 from layers.search import search
@@ -701,6 +702,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         over = HTML_CONTEXT if fmt.is_map else ()
         key = ("export-query", fmt.ext, tuple(question.params()), tuple(sorted(options.items())))
         title = options.get("title") or "筛选结果"
+        options.setdefault("subtitle", describe_query(catalog, question))
 
         def build() -> Cached:
             frame = query_frame(catalog, question)
@@ -708,7 +710,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "query",
                 title,
                 frame,
-                {**catalog.metadata("counties"), "title": title, "description": question.normalised()["params"]},
+                {**catalog.metadata("counties"), "title": title, "description": describe_query(catalog, question)},
                 print_style(styles, "query"),
             )
             context = [_export_layer(i, background=True) for i in over]

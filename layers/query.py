@@ -282,6 +282,18 @@ def parse(catalog: Catalog, args: Mapping[str, Sequence[str]], *, extra: Sequenc
     )
 
 
+def describe(catalog: Catalog, q: Question) -> str:
+    """The question in words (Chinese, layer titles), e.g. for a printed map's subtitle."""
+    title = {i: catalog.spec(i).title for i in (*q.in_, *q.not_in, *(x for x, _ in q.contains), *q.not_contains)}
+    parts = [f"属于{title[x]}" for x in q.in_]
+    parts += [f"不属于{title[x]}" for x in q.not_in]
+    parts += [f"含{title[x]}≥{n}" for x, n in q.contains]
+    parts += [f"不含{title[x]}" for x in q.not_contains]
+    parts += [f"{w.field}{w.op}{_number(w.value)}" for w in q.where]
+    unit = "县（市、区）" if q.level == "county" else "设区市"
+    return f"{unit}：{'；'.join(parts)}" if parts else f"全部{unit}"
+
+
 # ------------------------------------------------------------------ answering
 def _units(catalog: Catalog, level: str) -> gpd.GeoDataFrame:
     """The regions a question ranges over, sorted by city then adcode; `city` is the city's own name for cities."""

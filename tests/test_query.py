@@ -319,3 +319,18 @@ def test_every_export_format(site, ext):
         want = codes(ask(site, "in=pilot-counties&contains=high-tech-zones"))
         assert [f["properties"]["adcode"] for f in fc["features"]] == want
         assert all(shapely.geometry.shape(f["geometry"]).geom_type.endswith("Polygon") for f in fc["features"])
+
+
+def test_a_new_version_of_a_list_renews_the_answer(site):
+    """Answers are cached per user-layer revision: a list saved again is answered anew, with no new code."""
+    from tests.test_user_layers import regions_frame
+
+    catalog = site["app"].extensions["catalog"]
+    editor = site["app"].extensions["editor"]
+    layer = editor.save("三县", regions_frame(catalog, ["330106", "330108", "330109"]), actor="ed", source="t").id
+    first = ask(site, f"in={layer}")
+    assert codes(first) == ["330106", "330108", "330109"]
+    assert ask(site, f"in={layer}&where=" + urllib.parse.quote("高新技术企业数>100"))["count"] == 2
+    editor.replace(layer, regions_frame(catalog, ["330108"]), actor="ed", source="t")
+    assert codes(ask(site, f"in={layer}")) == ["330108"]
+    assert ask(site, f"level=city&in={layer}")["by_city"] == {"杭州市": 1}

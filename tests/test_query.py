@@ -334,3 +334,28 @@ def test_a_new_version_of_a_list_renews_the_answer(site):
     editor.replace(layer, regions_frame(catalog, ["330108"]), actor="ed", source="t")
     assert codes(ask(site, f"in={layer}")) == ["330108"]
     assert ask(site, f"level=city&in={layer}")["by_city"] == {"杭州市": 1}
+
+
+def test_a_list_of_cities_at_county_and_city_level(site):
+    """A list may name cities: their counties are in it at county level and take the city's value."""
+    catalog = site["app"].extensions["catalog"]
+    cities = catalog.frame("cities").loc[["330100", "330300"]]
+    frame = gpd.GeoDataFrame(
+        {
+            "adcode": list(cities.index),
+            "name": cities["name"].tolist(),
+            "city": cities["name"].tolist(),
+            "高企": [5, 9],
+        },
+        geometry=cities.geometry.values,
+        crs="EPSG:4326",
+    )
+    layer = site["app"].extensions["editor"].save("两市", frame, actor="ed", source="t").id
+    c = counties(site)
+    answer = ask(site, f"in={layer}")
+    assert codes(answer) == expected(site, c, lambda a, p: c.loc[a, "city_adcode"] in ("330100", "330300"))
+    answer = ask(site, f"in={layer}&where=" + urllib.parse.quote("高企>6"))
+    assert set(answer["by_city"]) == {"温州市"} and {r["values"]["高企"] for r in answer["regions"]} == {9}
+    answer = ask(site, f"level=city&in={layer}&not_contains=high-tech-zones")
+    assert codes(answer) == []  # both cities hold high-tech zones
+    assert codes(ask(site, f"level=city&in={layer}")) == ["330100", "330300"]

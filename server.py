@@ -51,6 +51,11 @@ from layers.importing import ImportOptions, read_upload, reconcile
 from layers.imports_pending import PendingImports
 from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
+from layers.query import answer as query_answer
+from layers.query import answer_frame as query_frame
+from layers.query import describe as describe_query
+from layers.query import parse as parse_query
+from layers.query import query_layers
 from layers.search import search
 from layers.styles import print_style, style_table
 from layers.users import User, UserDirectory, open_users
@@ -399,6 +404,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     def api_region(adcode: str):
         return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
 
+    @app.get("/api/query")
+    def api_query():
+        """Which counties/cities are in these region layers, contain these sites, meet these figures (layers/query)."""
+        question = parse_query(catalog, request.args.to_dict(flat=False))
+        return send(("query", tuple(question.params())), lambda: json_entry(query_answer(catalog, question)))
+
+    @app.get("/api/query/layers")
+    def api_query_layers():
+        """What a question can name: region layers with their numeric fields, site layers."""
+        return send(("query-layers",), lambda: json_entry(query_layers(catalog)))
+
     @app.get("/api/search")
     def api_search():
         q = request.args.get("q")
@@ -648,21 +664,58 @@ def create_app(settings: Settings | None = None) -> Flask:
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
-            if fmt.is_map:  # maps cite documents by title and the boundary data by name
-                regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
-                options["sources"] = print_sources(
-                    [lay.frame for lay in layers if not lay.background],
-                    boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
-                )
-                _print_slot()  # drawn maps run in the bounded print pool
-                try:
-                    body = fmt.write(layers, options)
-                finally:
-                    print_slots.release()
-            else:
+            regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
+            return _export_entry(fmt, layers, options, regions)
+
+        return send(key, build)
+
+    def _export_entry(fmt: formats.Format, layers: list[formats.ExportLayer], options: dict, regions: bool) -> Cached:
+        """Write `layers` in `fmt` as a download; drawn maps cite their sources and run in the print pool."""
+        if fmt.is_map:  # maps cite documents by title and the boundary data by name
+            options["sources"] = print_sources(
+                [lay.frame for lay in layers if not lay.background],
+                boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+            )
+            _print_slot()  # drawn maps run in the bounded print pool
+            try:
                 body = fmt.write(layers, options)
-            headers = {"Content-Disposition": _disposition(*fmt.download_name(layers))}
-            return Cached.build(body, fmt.media_type, headers, compress=False)
+            finally:
+                print_slots.release()
+        else:
+            body = fmt.write(layers, options)
+        headers = {"Content-Disposition": _disposition(*fmt.download_name(layers))}
+        return Cached.build(body, fmt.media_type, headers, compress=False)
+
+    @app.get("/export/query.<path:ext>")
+    def export_query(ext: str):
+        """The answer of /api/query (same parameters) as a download: the matched regions with their boundaries."""
+        _name, fmt = formats.split_ext(f"query.{ext}")
+        question = parse_query(
+            catalog, request.args.to_dict(flat=False), extra=(*formats.MAP_OPTIONS, *formats.DATA_OPTIONS)
+        )
+        if fmt.is_print:
+            mapprint.page_from_options(request.args, max_pixels=settings.print_max_pixels)
+            mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
+        options: dict[str, Any] = {
+            k: request.args[k] for k in (*formats.MAP_OPTIONS, "geometry") if request.args.get(k)
+        }
+        over = HTML_CONTEXT if fmt.is_map else ()
+        key = ("export-query", fmt.ext, tuple(question.params()), tuple(sorted(options.items())))
+        title = options.get("title") or "筛选结果"
+        options.setdefault("subtitle", describe_query(catalog, question))
+
+        def build() -> Cached:
+            frame = query_frame(catalog, question)
+            layer = formats.ExportLayer(
+                "query",
+                title,
+                frame,
+                {**catalog.metadata("counties"), "title": title, "description": describe_query(catalog, question)},
+                print_style(styles, "query"),
+            )
+            context = [_export_layer(i, background=True) for i in over]
+            options["leaflet_dir"] = leaflet_dir
+            return _export_entry(fmt, [*context, layer], options, True)
 
         return send(key, build)
 

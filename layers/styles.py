@@ -122,6 +122,8 @@ LAYERS: dict[str, LayerStyle] = {
     "high-tech-zones": {"color": "#d35400", "symbol": "diamond", "kind": "high-tech-zone", "kind_styled": True},
     "corridors": {"color": "#16a085", "dash": "10 6", "weight": 4, "fill": None, "opacity": 0.9},
     "platforms": {"color": "#2c7a2c", "symbol": "square", "kind": "platform", "kind_styled": True},
+    # The answer of a question across layers (/api/query): the matching regions, over the dimmed others.
+    "query": {"color": "#6a1b9a", "weight": 2.6, "fill": "#ffb300", "fill_opacity": 0.55, "opacity": 1},
     # The light reference under everything: water and sea (Natural Earth), drawn per feature by its `kind`.
     "reference": {"color": "#9ecae1", "weight": 0.8, "fill": "#d6eaf8", "fill_opacity": 0.9, "opacity": 0.9},
 }
@@ -156,6 +158,8 @@ STATES: dict[str, Any] = {
     "hover": {"weight_add": 1.6, "fill_opacity_add": 0.18},
     "symbol_stroke": {"outline": "#ffffff", "solid_width": 1.6, "hollow_width": 3},
     "land": {"fill": "#f4f1ea"},
+    # While a question is answered on the web map: the regions that do not match are veiled with this.
+    "query_dim": {"color": "#ffffff", "weight": 0, "fill": "#ffffff", "fill_opacity": 0.65},
     "schematic_dash": "6 4",
     "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},
     # Point markers of all site layers are clustered together: markers whose centres are closer than

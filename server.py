@@ -53,6 +53,8 @@ from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
+from layers.timeline import frame_as_of, geojson_as_of, parse_as_of, profile_as_of
+from layers.timeline import years as timeline_years
 from layers.users import User, UserDirectory, open_users
 from settings import Settings, SettingsError, load_settings
 
@@ -385,19 +387,33 @@ def create_app(settings: Settings | None = None) -> Flask:
         zoom = int_arg(request.args, "zoom", low=0, high=18)
         datum = _datum_arg()
         ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)
-        key = ("layer", layer_id, bbox, zoom if zoom is not None and zoom < 12 else None, datum, tuple(ids or ()))
-        return send(
-            key,
-            lambda: Cached.build(
-                catalog.geojson(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids),
-                MEDIA_TYPE,
-                {"Access-Control-Allow-Origin": "*"},
-            ),
-        )
+        as_of = parse_as_of(request.args.get("as_of"))
+        bucket = zoom if zoom is not None and zoom < 12 else None
+        key = ("layer", layer_id, bbox, bucket, datum, tuple(ids or ()), as_of)
+
+        def build() -> Cached:
+            query: dict[str, Any] = {"bbox": bbox, "zoom": zoom, "datum": datum, "ids": ids}
+            if as_of is None:
+                body = catalog.geojson(layer_id, **query)
+            else:
+                body = geojson_as_of(catalog, layer_id, as_of, **query)
+            return Cached.build(body, MEDIA_TYPE, {"Access-Control-Allow-Origin": "*"})
+
+        return send(key, build)
 
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):
-        return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
+        as_of = parse_as_of(request.args.get("as_of"))
+        if as_of is None:
+            return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
+        return send(
+            ("region", adcode, as_of), lambda: json_entry(profile_as_of(catalog, catalog.profiles.get(adcode), as_of))
+        )
+
+    @app.get("/api/timeline")
+    def api_timeline():
+        """The years the data carries (for a year control) and, per dated layer, its years and undated count."""
+        return send(("timeline",), lambda: json_entry(timeline_years(catalog)))
 
     @app.get("/api/search")
     def api_search():
@@ -626,6 +642,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             mapprint.page_from_options(request.args, max_pixels=settings.print_max_pixels)
             mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
         bbox = parse_bbox(request.args.get("bbox"))
+        as_of = parse_as_of(request.args.get("as_of"))
         options: dict[str, Any] = {
             k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
         }
@@ -642,6 +659,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         def build() -> Cached:
             frames = {i: catalog.frame(i) for i in layer_ids}
+            if as_of is not None:  # what existed as of the year: later features left out, undated ones marked
+                frames = {i: frame_as_of(catalog, i, f, as_of)[0] for i, f in frames.items()}
             context = [_export_layer(i, background=True) for i in over_ids] if fmt.is_map else []  # underneath
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
             layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]

@@ -157,6 +157,8 @@ STATES: dict[str, Any] = {
     "symbol_stroke": {"outline": "#ffffff", "solid_width": 1.6, "hollow_width": 3},
     "land": {"fill": "#f4f1ea"},
     "schematic_dash": "6 4",
+    # A record without a year on a map shown as of a year (?as_of=): dashed outline, paler fill and symbol.
+    "undated": {"dash": "2 4", "fill_opacity_scale": 0.45, "opacity_scale": 0.8, "marker_opacity": 0.55},
     "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},
     # Point markers of all site layers are clustered together: markers whose centres are closer than
     # `radius_px` (enough that two of the largest symbols never overlap) join one cluster, up to `max_zoom`;

@@ -10,8 +10,11 @@ export function renderExport() {
   $("#export-layer-name").textContent = layerTitle(id);
   const ul = clear($("#export-links"));
   EXPORT_FORMATS.forEach((ext) => {
+    const query = new URLSearchParams();
+    if (state.asOf !== null) query.set("as_of", String(state.asOf)); // what existed as of the map's year
+    const q = query.toString() ? "?" + query.toString() : "";
     ul.appendChild(el("li", {}, el("a", {
-      text: t("export." + ext), attrs: { href: `/export/${encodeURIComponent(id)}.${ext}`, download: `${id}.${ext}`, "data-testid": "export-" + ext },
+      text: t("export." + ext), attrs: { href: `/export/${encodeURIComponent(id)}.${ext}${q}`, download: `${id}.${ext}`, "data-testid": "export-" + ext },
     }), el("span", { className: "ext", text: "." + ext })));
   });
   const ogc = $("#ogc-url");

@@ -27,6 +27,7 @@ import { setLang } from "./language.js";
 import { initPanel } from "./panel.js";
 import { initAccount } from "./account.js";
 import { initImport } from "./import.js";
+import { initTimeline } from "./timeline.js";
 
 async function start() {
   I18N.apply();
@@ -68,6 +69,7 @@ async function start() {
   ctx.search = initSearch();
   initProfileSheet();
   initImport();
+  initTimeline();
   initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 

@@ -12,6 +12,8 @@ import { restyleAll } from "./styles.js";
 import { syncPanelToggle } from "./panel.js";
 import { updateHash } from "./urlstate.js";
 import { renderTimeline } from "./timeline.js";
+import { renderImportLanguage } from "./import.js";
+import { renderAccount } from "./account.js";
 
 export function setLang(lang) {
   I18N.setLang(lang);
@@ -31,5 +33,7 @@ export function setLang(lang) {
   refreshProfile();
   syncPanelToggle();
   renderTimeline();
+  renderImportLanguage();
+  renderAccount();
   updateHash();
 }

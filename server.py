@@ -41,6 +41,7 @@ from werkzeug.http import quote_header_value
 from geo import formats, mapprint, ogc
 from geo.errors import ApiError, BadRequest, Busy
 from geo.geojson import MEDIA_TYPE
+from geo.maptext import map_lang
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
@@ -599,7 +600,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     leaflet_dir = _leaflet_dir(app.static_folder)
 
     def _export_layer(
-        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False, figures: bool = False
+        layer_id: str,
+        frame: GeoDataFrame | None = None,
+        background: bool = False,
+        figures: bool = False,
+        lang: str = "zh",
     ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
         frame = catalog.frame(layer_id) if frame is None else frame
@@ -608,10 +613,10 @@ def create_app(settings: Settings | None = None) -> Flask:
             frame, related = with_figures(catalog, layer_id, frame)
         return formats.ExportLayer(
             layer_id,
-            spec.title,
+            spec.title_en or spec.title if lang == "en" else spec.title,
             frame,
             catalog.metadata(layer_id),
-            print_style(styles, layer_id),
+            print_style(styles, layer_id, lang),
             background,
             related,
         )
@@ -643,6 +648,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
         bbox = parse_bbox(request.args.get("bbox"))
         as_of = parse_as_of(request.args.get("as_of"))
+        lang = map_lang(request.args.get("lang"))  # maps: their own words (legend, scale, footer) in zh or en
         options: dict[str, Any] = {
             k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
         }
@@ -661,9 +667,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             frames = {i: catalog.frame(i) for i in layer_ids}
             if as_of is not None:  # what existed as of the year: later features left out, undated ones marked
                 frames = {i: frame_as_of(catalog, i, f, as_of)[0] for i, f in frames.items()}
-            context = [_export_layer(i, background=True) for i in over_ids] if fmt.is_map else []  # underneath
+            context = [_export_layer(i, background=True, lang=lang) for i in over_ids] if fmt.is_map else []
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
-            layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
+            layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
@@ -672,6 +678,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                 options["sources"] = print_sources(
                     [lay.frame for lay in layers if not lay.background],
                     boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+                    lang=lang,
                 )
                 _print_slot()  # drawn maps run in the bounded print pool
                 try:

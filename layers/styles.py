@@ -209,6 +209,30 @@ CLASS_TITLES: dict[str, str] = {
     "axis": "发展轴",
     "node": "节点",
 }
+# The same in English (lang=en exports), as the web map's i18n table words them.
+CLASS_TITLES_EN: dict[str, str] = {
+    "innovation-base": "Innovation base",
+    "science-city": "Science city",
+    "science-city-zone": "Science-city zone",
+    "corridor": "Innovation corridor",
+    "high-tech-zone": "High-tech zone",
+    "national-high-tech-zone": "National high-tech zone",
+    "provincial-high-tech-zone": "Provincial high-tech zone",
+    "platform": "Major industry platform",
+    "service-complex": "Industrial innovation service complex",
+    "characteristic-town": "Characteristic town",
+    "park": "Park",
+    "new-area": "New area",
+    "cbd": "Central business district",
+    "pilot-county": "Pilot county",
+    "other": "Other",
+    "core": "Core",
+    "zone": "Functional zone",
+    "block": "Block",
+    "axis": "Axis",
+    "node": "Node",
+}
+CLASS_TITLE_LANGS = {"zh": CLASS_TITLES, "en": CLASS_TITLES_EN}
 
 
 def layer_style(layer_id: str) -> LayerStyle:
@@ -231,8 +255,8 @@ def style_table() -> dict[str, Any]:
     )
 
 
-def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
-    """A layer's style for printed maps and HTML exports, from `table` (style_table()).
+def print_style(table: dict[str, Any], layer_id: str, lang: str = "zh") -> dict[str, Any]:
+    """A layer's style for printed maps and HTML exports, from `table` (style_table()); class titles in `lang`.
 
     Besides the layer's own keys it carries `marker` (matplotlib) and, for layers styled per feature,
     `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow, size,
@@ -243,6 +267,7 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
         table["layers"].get(layer_id, {"color": table["states"]["fallback"]["color"]})
     )
     symbols = table["symbols"]
+    titles = CLASS_TITLE_LANGS.get(lang, CLASS_TITLES)
     if style.get("symbol") in symbols:
         style["marker"] = symbols[style["symbol"]]["marker"]
     kind = style.get("kind")
@@ -264,7 +289,7 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
                     "alpha": r["fill_opacity"],
                     "dash": r["dash"],
                     "weight": r["weight"],
-                    "title": CLASS_TITLES.get(role, role),
+                    "title": titles.get(role, role),
                     "label_priority": LABEL_PRIORITY.get(layer_id, DEFAULT_LABEL_PRIORITY),
                 }
                 for role, r in table["roles"].items()
@@ -279,7 +304,7 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
                     "hollow": k["hollow"],
                     "size": k["size"],
                     "svg": symbols[k["symbol"]],
-                    "title": CLASS_TITLES.get(kind, kind),
+                    "title": titles.get(kind, kind),
                     "label_priority": LABEL_PRIORITY.get(kind, style["label_priority"]),
                 }
                 for kind, k in table["kinds"].items()

@@ -91,6 +91,10 @@ def test_choose_a_year_see_the_map_as_of_it_and_restore_it(browser, live_server,
         assert f"{no_year} records have no year" in note.inner_text()
         assert control.locator("option").first.inner_text() == "All years"
         assert control.input_value() == "2020"
+        # drawn maps are made in the page's language and as of its year; data downloads only as of the year
+        html_link = page.locator('[data-testid="export-html"]').get_attribute("href")
+        assert "lang=en" in html_link and "as_of=2020" in html_link
+        assert "lang=" not in page.locator('[data-testid="export-csv"]').get_attribute("href")
         permalink = page.url
     finally:
         mp.context.close()

@@ -172,6 +172,55 @@ IMPORT_TTL_SECONDS = 3600  # a checked import waits this long for its commit
 IMPORT_PENDING_CAP = 32  # most checked imports kept in memory at once (the oldest go first)
 PREVIEW_FEATURES = 2000  # most features in an import's map preview
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The sign-in page's words: in both languages (no `lang`), or in the map page's language (`lang=zh|en`).
+LOGIN_TEXT: dict[str, dict[str, str]] = {
+    "both": {
+        "html_lang": "zh-CN",
+        "title": "登录 / Sign in",
+        "signed_in_as": "已登录 / Signed in as",
+        "sign_out": "退出登录 / Sign out",
+        "back": "返回地图 / Back to the map",
+        "name": "用户名 / Name",
+        "password": "密码 / Password",
+        "sign_in": "登录 / Sign in",
+        "hint": "阅读地图无需登录；导入与编辑图层需要编辑者账号。 "
+        "Reading the map needs no account; importing and editing layers needs an editor.",
+        "expired": "The form has expired; please sign in again. / 表单已过期，请重新登录。",
+        "wrong": "Wrong name or password. / 用户名或密码错误。",
+    },
+    "zh": {
+        "html_lang": "zh-CN",
+        "title": "登录",
+        "signed_in_as": "已登录",
+        "sign_out": "退出登录",
+        "back": "返回地图",
+        "name": "用户名",
+        "password": "密码",
+        "sign_in": "登录",
+        "hint": "阅读地图无需登录；导入与编辑图层需要编辑者账号。",
+        "expired": "表单已过期，请重新登录。",
+        "wrong": "用户名或密码错误。",
+    },
+    "en": {
+        "html_lang": "en",
+        "title": "Sign in",
+        "signed_in_as": "Signed in as",
+        "sign_out": "Sign out",
+        "back": "Back to the map",
+        "name": "Name",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "hint": "Reading the map needs no account; importing and editing layers needs an editor.",
+        "expired": "The form has expired; please sign in again.",
+        "wrong": "Wrong name or password.",
+    },
+}
+
+
+def _login_lang() -> str:
+    """The sign-in page's language: `lang=zh|en` (a query or form field), else both."""
+    lang = request.values.get("lang", "")
+    return lang if lang in ("zh", "en") else "both"
 
 
 class Unauthorized(ApiError):
@@ -425,7 +474,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     # --- signing in -----------------------------------------------------------------------------------
     def _login_page(message: str | None = None, status: int = 200):
         user = _current_user(users) if "Authorization" not in request.headers else None
-        page = render_template("login.html", user=user, message=message, next=_next_url(), csrf_token=generate_csrf())
+        lang = _login_lang()
+        page = render_template(
+            "login.html",
+            user=user,
+            message=LOGIN_TEXT[lang][message] if message else None,
+            next=_next_url(),
+            csrf_token=generate_csrf(),
+            T=LOGIN_TEXT[lang],
+            lang="" if lang == "both" else lang,
+        )
         return Response(page, status=status, mimetype="text/html")
 
     def _next_url() -> str:
@@ -441,10 +499,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             csrf.protect()
         except CSRFError:
-            return _login_page("The form has expired; please sign in again. / 表单已过期，请重新登录。", 400)
+            return _login_page("expired", 400)
         user = users.check_password(request.form.get("name", "").strip(), request.form.get("password", ""))
         if user is None:
-            return _login_page("Wrong name or password. / 用户名或密码错误。", 401)
+            return _login_page("wrong", 401)
         old = session.get("sid")
         if old:
             users.end_session(old)

@@ -62,7 +62,8 @@ def test_sign_in_import_settle_save_click_export_reload(browser, site, output_di
     try:
         assert page.locator('[data-testid="import-open"]').is_hidden()
         page.locator('[data-testid="sign-in"]').click()
-        page.wait_for_url("**/login?next=/")
+        page.wait_for_url("**/login?next=/&lang=zh")
+        assert page.locator("button[type=submit]").inner_text() == "登录"
         page.fill('input[name="name"]', "ed")
         page.fill('input[name="password"]', site["creds"].password)
         page.click('button[type="submit"]')
@@ -153,3 +154,26 @@ def test_sign_in_import_settle_save_click_export_reload(browser, site, output_di
         assert not mp.page_errors, mp.page_errors
     finally:
         mp.close()
+
+
+def test_sign_in_page_follows_the_language_of_the_map(site):
+    """The sign-in link carries the map's language; the page (and its messages) are then in that language only."""
+    import re
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    han = re.compile(r"[\u3400-\u9fff]")
+    with urllib.request.urlopen(site["base"] + "/login?next=/&lang=en", timeout=30) as resp:
+        page = resp.read().decode()
+    assert '<html lang="en">' in page and "Sign in" in page and not han.search(page)
+    body = urllib.parse.urlencode({"name": "ed", "password": "x", "lang": "en"}).encode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(site["base"] + "/login", data=body), timeout=30)
+        raise AssertionError("a form without its CSRF token must be refused")
+    except urllib.error.HTTPError as err:
+        status, refused = err.code, err.read().decode()
+    assert status == 400 and "The form has expired" in refused and not han.search(refused)
+    with urllib.request.urlopen(site["base"] + "/login?lang=zh", timeout=30) as resp:
+        page = resp.read().decode()
+    assert "用户名" in page and "Password" not in page

@@ -2,7 +2,7 @@
  * other modules send with their writes. Editors also get the "Import a list" button. */
 import { el, $, clear } from "./dom.js";
 import { fetchJSON } from "./net.js";
-import { t } from "./i18n.js";
+import { I18N, t } from "./i18n.js";
 
 export const me = { user: null, role: null, csrf: null };
 const RANK = { reader: 0, editor: 1, admin: 2 };
@@ -24,7 +24,7 @@ export function renderAccount() {
   const box = clear($("#account"));
   if (!me.user) {
     box.appendChild(el("a", { className: "account-link", text: t("account.signIn"),
-      attrs: { href: "/login?next=/", "data-testid": "sign-in" } }));
+      attrs: { href: `/login?next=/&lang=${I18N.lang}`, "data-testid": "sign-in" } }));
   } else {
     box.appendChild(el("span", { className: "account-name", text: me.user, attrs: { "data-testid": "account-name" } }));
     const form = el("form", { className: "account-out", attrs: { method: "post", action: "/logout" } },

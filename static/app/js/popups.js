@@ -257,7 +257,8 @@ function factTable(rows) {
     const td = el("td", {},
       value === null ? el("span", { className: "fig-value untranslated", text: t("fact.untranslated") }) : value,
       statusBadge(f),
-      f.year ? el("span", { className: "fig-year", text: yearText(f.year) }) : null);
+      f.year ? el("span", { className: "fig-year", text: yearText(f.year) }) : null,
+      f.year_known === false ? el("span", { className: "fig-year no-year", text: t("time.yearUnknown") }) : null);
     const note = pickOnly(f, "note");
     if (note) td.appendChild(el("span", { className: "fig-note", text: note }));
     (f.alternatives || []).forEach((a) => {

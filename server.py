@@ -54,7 +54,7 @@ from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
-from layers.timeline import frame_as_of, geojson_as_of, parse_as_of, profile_as_of
+from layers.timeline import as_of_note, frame_as_of, geojson_as_of, parse_as_of, profile_as_of
 from layers.timeline import years as timeline_years
 from layers.users import User, UserDirectory, open_users
 from settings import Settings, SettingsError, load_settings
@@ -727,6 +727,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                 frames = {i: frame_as_of(catalog, i, f, as_of)[0] for i, f in frames.items()}
             context = [_export_layer(i, background=True, lang=lang) for i in over_ids] if fmt.is_map else []
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
+            if as_of is not None and fmt.is_print and not options.get("subtitle"):  # the map says its year
+                options["subtitle"] = as_of_note(as_of, chosen.values(), lang)
             layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox

@@ -274,6 +274,14 @@ def years(catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def as_of_note(as_of: int, frames: Iterable[pd.DataFrame], lang: str = "zh") -> str:
+    """A printed map's subtitle when it shows what existed as of a year: the year and how many records have none."""
+    undated = sum(int((~f["year_known"].astype(bool)).sum()) for f in frames if "year_known" in f.columns)
+    if lang == "en":
+        return f"As of {as_of}" + (f" ({undated} records without a year, shown)" if undated else "")
+    return f"截至 {as_of} 年" + (f"（{undated} 条记录没有年份，仍绘出）" if undated else "")
+
+
 def geojson_as_of(catalog: Catalog, layer_id: str, as_of: int, **query: Any) -> bytes:
     """Layer `layer_id` as GeoJSON bytes as of a year (`query`: bbox, zoom, datum, ids as `Catalog.query` takes);
     the collection carries the summary as `timeline`."""

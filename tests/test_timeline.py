@@ -155,3 +155,17 @@ def test_a_user_list_with_a_year_column(tmp_path, catalog):
         assert body["timeline"]["year_field"] == "批次年份" and body["timeline"]["no_year"] == 1
         _status, years = http.json("/api/timeline")
         assert years["layers"][layer] == {"years": [2019, 2022], "no_year": 1, "year_field": "批次年份"}
+
+
+def test_a_printed_map_as_of_a_year_says_so(catalog):
+    from layers.timeline import as_of_note, frame_as_of
+
+    frame, info = frame_as_of(catalog, "platforms", catalog.frame("platforms"), 2016)
+    assert as_of_note(2016, [frame], "en") == f"As of 2016 ({info['no_year']} records without a year, shown)"
+    assert as_of_note(2016, [frame]).startswith("截至 2016 年")
+
+
+def test_printed_map_as_of_a_year_is_drawn(http):
+    status, headers, body = http.get("/export/platforms.png?as_of=2016&dpi=72&lang=en")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert b"As of 2016" in body  # the subtitle is kept in the PNG's metadata (Subject)

@@ -201,12 +201,16 @@ def _add_layer(m: Any, layer: ExportLayer, lang: str = "zh") -> None:
     def style_fn(feature: dict, style: dict = style, background: bool = background) -> dict:
         props = feature.get("properties") or {}
         st = _class_of(style, props)
+        faded = (st.get("undated") or {}) if props.get("year_known") is False else {}  # a record without a year
         if (feature.get("geometry") or {}).get("type") in ("Point", "MultiPoint"):
             size = int(st.get("size") or 19)
             kind = re.sub(r"[^A-Za-z0-9_-]", "", str(props.get("kind") or "point"))
+            svg = symbol_svg(st, size)
+            if faded.get("marker_opacity") is not None:
+                svg = svg.replace("<svg ", f'<svg opacity="{float(faded["marker_opacity"]):g}" ', 1)
             return {
-                "html": symbol_svg(st, size),
-                "className": f"kc-site kind-{kind}",
+                "html": svg,
+                "className": f"kc-site kind-{kind}" + (" undated" if faded else ""),
                 "iconSize": [size, size],
                 "iconAnchor": [size / 2, size / 2],
             }
@@ -216,10 +220,10 @@ def _add_layer(m: Any, layer: ExportLayer, lang: str = "zh") -> None:
         return {
             "color": color,
             "weight": float(st.get("weight", 1 if background else 2)),
-            "opacity": float(st.get("opacity", 1.0)),
+            "opacity": float(st.get("opacity", 1.0)) * float(faded.get("opacity_scale", 1.0)),
             "fillColor": fill or color,
-            "fillOpacity": float(opacity) if fill else 0.0,
-            "dashArray": st.get("dash"),
+            "fillOpacity": float(opacity) * float(faded.get("fill_opacity_scale", 1.0)) if fill else 0.0,
+            "dashArray": faded.get("dash") or st.get("dash"),
             "className": f"kc-shape role-{_esc(props.get('role') or 'none')}",
         }
 

@@ -49,8 +49,9 @@ DEFAULT_LABEL_FIELDS = ("name", "name_en", "adcode", "city", "city_en")
 @dataclass(frozen=True)
 class MapLayer:
     """A frame to draw. `style`: color, fill, weight, dash, symbol, marker, hollow, alpha, and optional
-    `classes: {"field": column, "values": {value: style overrides}}` (features styled by a column); `label`:
-    legend text."""
+    `classes: {"field": column, "values": {value: style overrides}}` (features styled by a column) and
+    `undated: {dash, fill_opacity_scale, opacity_scale, marker_opacity}` (how features whose boolean column
+    `year_known` is false are drawn); `label`: legend text."""
 
     frame: GeoDataFrame
     label: str
@@ -200,6 +201,15 @@ def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple
                 title = map_text(lang, "count", label=str(over.get("title") or value or ""), n=len(sub))
                 entries.append((drawn, title, value if isinstance(value, str) else None))
         return entries
+    undated = style.pop("undated", None)
+    if undated and "year_known" in layer.frame.columns:  # records without a year: dashed and paler
+        known = layer.frame["year_known"].fillna(False).astype(bool)
+        if not known.all():
+            faded = {**style, "dash": undated.get("dash") or style.get("dash"), "faded": undated}
+            drawn = _draw(ax, replace(layer, frame=layer.frame[~known], style=faded), zorder, lang)
+            shown = _draw(ax, replace(layer, frame=layer.frame[known], style=style), zorder, lang)
+            return shown if known.any() else drawn
+    faded = style.get("faded") or {}
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")
     weight = float(style.get("weight", 0.6 if layer.background else 1.2))
@@ -215,7 +225,9 @@ def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple
     handle: Any = None
     if "Polygon" in fams:
         polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-        alpha = float(style.get("alpha", 1.0 if layer.background else 0.45))
+        alpha = float(style.get("alpha", 1.0 if layer.background else 0.45)) * float(
+            faded.get("fill_opacity_scale", 1.0)
+        )
         face: Any = (*_rgb(fill), alpha) if fill else "none"
         polys.plot(ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, zorder=zorder)
         handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle)
@@ -240,6 +252,7 @@ def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple
             markerfacecolor=face,
             markeredgecolor=edge,
             markeredgewidth=edge_width,
+            alpha=faded.get("marker_opacity"),
             zorder=zorder + 2,
             gid=f"points:{layer.label}:{style.get('class_value') or style.get('kind') or ''}",
         )

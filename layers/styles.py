@@ -261,7 +261,8 @@ def print_style(table: dict[str, Any], layer_id: str, lang: str = "zh") -> dict[
     Besides the layer's own keys it carries `marker` (matplotlib) and, for layers styled per feature,
     `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow, size,
     svg, title, label_priority}}}`; point layers `size`, `hollow`, `svg` (the SYMBOLS entry) and `symbol_stroke`;
-    every layer `label_priority` (LABEL_PRIORITY) and, for region layers the web map labels, `context_label_field`.
+    every layer `label_priority` (LABEL_PRIORITY) and, for region layers the web map labels, `context_label_field`;
+    every layer `undated` (STATES["undated"]: how features whose `year_known` is false are drawn).
     """
     style: dict[str, Any] = copy.deepcopy(
         table["layers"].get(layer_id, {"color": table["states"]["fallback"]["color"]})
@@ -276,6 +277,8 @@ def print_style(table: dict[str, Any], layer_id: str, lang: str = "zh") -> dict[
         style.update(size=k["size"], hollow=k["hollow"], svg=symbols[k["symbol"]])
         style["symbol_stroke"] = table["states"]["symbol_stroke"]
     style["label_priority"] = LABEL_PRIORITY.get(layer_id, LABEL_PRIORITY.get(str(kind), DEFAULT_LABEL_PRIORITY))
+    if table["states"].get("undated"):
+        style["undated"] = dict(table["states"]["undated"])
     for rule in table["labels"].values():  # region layers the web map labels are labelled as context too
         if layer_id in rule.get("layers", []) or rule is table["labels"].get(layer_id):
             style["context_label_field"] = rule["field"]

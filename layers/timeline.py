@@ -278,8 +278,8 @@ def as_of_note(as_of: int, frames: Iterable[pd.DataFrame], lang: str = "zh") -> 
     """A printed map's subtitle when it shows what existed as of a year: the year and how many records have none."""
     undated = sum(int((~f["year_known"].astype(bool)).sum()) for f in frames if "year_known" in f.columns)
     if lang == "en":
-        return f"As of {as_of}" + (f" ({undated} records without a year, shown)" if undated else "")
-    return f"截至 {as_of} 年" + (f"（{undated} 条记录没有年份，仍绘出）" if undated else "")
+        return f"As of {as_of}" + (f" ({undated} records without a year, drawn dashed and pale)" if undated else "")
+    return f"截至 {as_of} 年" + (f"（{undated} 条记录没有年份，以虚线、浅色绘出）" if undated else "")
 
 
 def geojson_as_of(catalog: Catalog, layer_id: str, as_of: int, **query: Any) -> bytes:

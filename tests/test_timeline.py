@@ -161,7 +161,10 @@ def test_a_printed_map_as_of_a_year_says_so(catalog):
     from layers.timeline import as_of_note, frame_as_of
 
     frame, info = frame_as_of(catalog, "platforms", catalog.frame("platforms"), 2016)
-    assert as_of_note(2016, [frame], "en") == f"As of 2016 ({info['no_year']} records without a year, shown)"
+    assert (
+        as_of_note(2016, [frame], "en")
+        == f"As of 2016 ({info['no_year']} records without a year, drawn dashed and pale)"
+    )
     assert as_of_note(2016, [frame]).startswith("截至 2016 年")
 
 
@@ -169,3 +172,21 @@ def test_printed_map_as_of_a_year_is_drawn(http):
     status, headers, body = http.get("/export/platforms.png?as_of=2016&dpi=72&lang=en")
     assert status == 200 and headers["Content-Type"] == "image/png"
     assert b"As of 2016" in body  # the subtitle is kept in the PNG's metadata (Subject)
+
+
+def test_maps_as_of_a_year_draw_records_without_a_year_as_the_style_table_says(http, catalog):
+    from geo import mapprint
+    from geo.formats import ExportLayer
+    from layers.styles import print_style, style_table
+    from layers.timeline import frame_as_of
+
+    undated = style_table()["states"]["undated"]
+    frame, info = frame_as_of(catalog, "platforms", catalog.frame("platforms"), 2016)
+    layer = ExportLayer("platforms", "platforms", frame, {}, print_style(style_table(), "platforms"))
+    fig, _meta = mapprint.layers_figure([layer], {"dpi": 72})
+    pale = [a for a in fig.axes[0].lines if a.get_alpha() == undated["marker_opacity"]]
+    assert sum(len(a.get_xdata()) for a in pale) == info["no_year"] > 0
+    status, _h, body = http.get("/export/platforms.html?as_of=2016")
+    assert status == 200 and f'opacity=\\"{undated["marker_opacity"]:g}\\"'.encode() in body
+    status, _h, body = http.get("/export/platforms.html")
+    assert status == 200 and f'opacity=\\"{undated["marker_opacity"]:g}\\"'.encode() not in body

@@ -54,7 +54,7 @@ from layers.ogc_provider import CatalogProvider
 from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
-from layers.timeline import as_of_note, frame_as_of, geojson_as_of, parse_as_of, profile_as_of
+from layers.timeline import as_of_note, frame_as_of, geojson_as_of, parse_as_of, profile_as_of, profiles_as_of
 from layers.timeline import years as timeline_years
 from layers.users import User, UserDirectory, open_users
 from settings import Settings, SettingsError, load_settings
@@ -663,12 +663,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         background: bool = False,
         figures: bool = False,
         lang: str = "zh",
+        as_of: int | None = None,
     ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
         frame = catalog.frame(layer_id) if frame is None else frame
         related: tuple[formats.Table, ...] = ()
         if figures:
-            frame, related = with_figures(catalog, layer_id, frame)
+            profile_of = None if as_of is None else profiles_as_of(catalog, as_of)
+            frame, related = with_figures(catalog, layer_id, frame, profile_of)
         return formats.ExportLayer(
             layer_id,
             spec.title_en or spec.title if lang == "en" else spec.title,
@@ -729,7 +731,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
             if as_of is not None and fmt.is_print and not options.get("subtitle"):  # the map says its year
                 options["subtitle"] = as_of_note(as_of, chosen.values(), lang)
-            layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang) for i in layer_ids]
+            layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang, as_of=as_of) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir

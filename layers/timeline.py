@@ -16,7 +16,7 @@ any year, the reference layer) is the same in every year and is not marked.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -123,8 +123,8 @@ def frame_as_of(
     """`frame` (all or part of layer `layer_id`) as of `as_of`, and what the answer says about it.
 
     Dated layers lose the features of later years and gain `year_known`; a region layer listing designations
-    (`designations`, `pilot`) keeps those of `as_of` or before. The summary: {as_of, dated, year_field, features,
-    no_year, left_out}.
+    (`designations`, `pilot`) keeps those of `as_of` or before; features' `facts` keep the latest known by then.
+    The summary: {as_of, dated, year_field, features, no_year, left_out}.
     """
     spec = catalog.spec(layer_id)
     whole = catalog.frame(layer_id)
@@ -140,6 +140,9 @@ def frame_as_of(
         left_out = len(keep) - sum(keep)
         out = frame.loc[keep].copy()
         out["year_known"] = [y is not None for y in years[keep]]
+    if "facts" in out.columns:  # a site's facts: the latest known by then, undated ones marked
+        out = out.copy() if out is frame else out
+        out["facts"] = [_latest(fs, as_of)[0] if isinstance(fs, list) else fs for fs in out["facts"]]
     if "designations" in out.columns and spec.kind == "regions":
         out = out.copy() if out is frame else out
         kept = [_designations_as_of(catalog, str(code), as_of) for code in out.index]
@@ -241,6 +244,11 @@ def profile_as_of(catalog: Catalog, profile: dict[str, Any], as_of: int) -> dict
         },
     }
     return out
+
+
+def profiles_as_of(catalog: Catalog, as_of: int) -> Callable[[str], dict[str, Any]]:
+    """A region's profile as of `as_of`, by adcode (for the figures of a download as of a year)."""
+    return lambda adcode: profile_as_of(catalog, catalog.profiles.get(adcode), as_of)
 
 
 def years(catalog: Catalog) -> dict[str, Any]:

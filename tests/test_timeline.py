@@ -190,3 +190,23 @@ def test_maps_as_of_a_year_draw_records_without_a_year_as_the_style_table_says(h
     assert status == 200 and f'opacity=\\"{undated["marker_opacity"]:g}\\"'.encode() in body
     status, _h, body = http.get("/export/platforms.html")
     assert status == 200 and f'opacity=\\"{undated["marker_opacity"]:g}\\"'.encode() not in body
+
+
+def test_figures_and_facts_of_a_download_as_of_a_year(http, catalog):
+    status, _h, body = http.get("/export/cities.csv?figures=long&as_of=2016")
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    expected = set()
+    for code in catalog.frame("cities").index:
+        profile = features(http, f"/api/regions/{code}?as_of=2016")
+        expected |= {(code, f["label"]) for f in [*profile["figures"], *profile["facts"]]}
+    assert {(r["adcode"], r["indicator"]) for r in rows} == expected
+    everything = http.get("/export/cities.csv?figures=long")[2].decode("utf-8-sig")
+    assert len(list(csv.DictReader(io.StringIO(everything)))) > len(rows)
+    # a site's facts as of a year: the latest known by then, those without a year marked
+    sites = features(http, "/api/layers/high-tech-zones?as_of=2016")
+    facts = [fact for f in sites["features"] for fact in f["properties"]["facts"]]
+    assert facts
+    for fact in facts:
+        year = known_year(fact)
+        assert (year is None and fact["year_known"] is False) or (year <= 2016 and fact["year_known"] is True)

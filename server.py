@@ -41,6 +41,7 @@ from werkzeug.http import quote_header_value
 from geo import formats, mapprint, ogc
 from geo.errors import ApiError, BadRequest, Busy
 from geo.geojson import MEDIA_TYPE
+from geo.maptext import map_lang
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
@@ -58,6 +59,8 @@ from layers.query import parse as parse_query
 from layers.query import query_layers
 from layers.search import search
 from layers.styles import print_style, style_table
+from layers.timeline import as_of_note, frame_as_of, geojson_as_of, parse_as_of, profile_as_of, profiles_as_of
+from layers.timeline import years as timeline_years
 from layers.users import User, UserDirectory, open_users
 from settings import Settings, SettingsError, load_settings
 
@@ -174,6 +177,55 @@ IMPORT_TTL_SECONDS = 3600  # a checked import waits this long for its commit
 IMPORT_PENDING_CAP = 32  # most checked imports kept in memory at once (the oldest go first)
 PREVIEW_FEATURES = 2000  # most features in an import's map preview
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The sign-in page's words: in both languages (no `lang`), or in the map page's language (`lang=zh|en`).
+LOGIN_TEXT: dict[str, dict[str, str]] = {
+    "both": {
+        "html_lang": "zh-CN",
+        "title": "登录 / Sign in",
+        "signed_in_as": "已登录 / Signed in as",
+        "sign_out": "退出登录 / Sign out",
+        "back": "返回地图 / Back to the map",
+        "name": "用户名 / Name",
+        "password": "密码 / Password",
+        "sign_in": "登录 / Sign in",
+        "hint": "阅读地图无需登录；导入与编辑图层需要编辑者账号。 "
+        "Reading the map needs no account; importing and editing layers needs an editor.",
+        "expired": "The form has expired; please sign in again. / 表单已过期，请重新登录。",
+        "wrong": "Wrong name or password. / 用户名或密码错误。",
+    },
+    "zh": {
+        "html_lang": "zh-CN",
+        "title": "登录",
+        "signed_in_as": "已登录",
+        "sign_out": "退出登录",
+        "back": "返回地图",
+        "name": "用户名",
+        "password": "密码",
+        "sign_in": "登录",
+        "hint": "阅读地图无需登录；导入与编辑图层需要编辑者账号。",
+        "expired": "表单已过期，请重新登录。",
+        "wrong": "用户名或密码错误。",
+    },
+    "en": {
+        "html_lang": "en",
+        "title": "Sign in",
+        "signed_in_as": "Signed in as",
+        "sign_out": "Sign out",
+        "back": "Back to the map",
+        "name": "Name",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "hint": "Reading the map needs no account; importing and editing layers needs an editor.",
+        "expired": "The form has expired; please sign in again.",
+        "wrong": "Wrong name or password.",
+    },
+}
+
+
+def _login_lang() -> str:
+    """The sign-in page's language: `lang=zh|en` (a query or form field), else both."""
+    lang = request.values.get("lang", "")
+    return lang if lang in ("zh", "en") else "both"
 
 
 class Unauthorized(ApiError):
@@ -390,19 +442,33 @@ def create_app(settings: Settings | None = None) -> Flask:
         zoom = int_arg(request.args, "zoom", low=0, high=18)
         datum = _datum_arg()
         ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)
-        key = ("layer", layer_id, bbox, zoom if zoom is not None and zoom < 12 else None, datum, tuple(ids or ()))
-        return send(
-            key,
-            lambda: Cached.build(
-                catalog.geojson(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids),
-                MEDIA_TYPE,
-                {"Access-Control-Allow-Origin": "*"},
-            ),
-        )
+        as_of = parse_as_of(request.args.get("as_of"))
+        bucket = zoom if zoom is not None and zoom < 12 else None
+        key = ("layer", layer_id, bbox, bucket, datum, tuple(ids or ()), as_of)
+
+        def build() -> Cached:
+            query: dict[str, Any] = {"bbox": bbox, "zoom": zoom, "datum": datum, "ids": ids}
+            if as_of is None:
+                body = catalog.geojson(layer_id, **query)
+            else:
+                body = geojson_as_of(catalog, layer_id, as_of, **query)
+            return Cached.build(body, MEDIA_TYPE, {"Access-Control-Allow-Origin": "*"})
+
+        return send(key, build)
 
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):
-        return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
+        as_of = parse_as_of(request.args.get("as_of"))
+        if as_of is None:
+            return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
+        return send(
+            ("region", adcode, as_of), lambda: json_entry(profile_as_of(catalog, catalog.profiles.get(adcode), as_of))
+        )
+
+    @app.get("/api/timeline")
+    def api_timeline():
+        """The years the data carries (for a year control) and, per dated layer, its years and undated count."""
+        return send(("timeline",), lambda: json_entry(timeline_years(catalog)))
 
     @app.get("/api/query")
     def api_query():
@@ -424,7 +490,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     # --- signing in -----------------------------------------------------------------------------------
     def _login_page(message: str | None = None, status: int = 200):
         user = _current_user(users) if "Authorization" not in request.headers else None
-        page = render_template("login.html", user=user, message=message, next=_next_url(), csrf_token=generate_csrf())
+        lang = _login_lang()
+        page = render_template(
+            "login.html",
+            user=user,
+            message=LOGIN_TEXT[lang][message] if message else None,
+            next=_next_url(),
+            csrf_token=generate_csrf(),
+            T=LOGIN_TEXT[lang],
+            lang="" if lang == "both" else lang,
+        )
         return Response(page, status=status, mimetype="text/html")
 
     def _next_url() -> str:
@@ -440,10 +515,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             csrf.protect()
         except CSRFError:
-            return _login_page("The form has expired; please sign in again. / 表单已过期，请重新登录。", 400)
+            return _login_page("expired", 400)
         user = users.check_password(request.form.get("name", "").strip(), request.form.get("password", ""))
         if user is None:
-            return _login_page("Wrong name or password. / 用户名或密码错误。", 401)
+            return _login_page("wrong", 401)
         old = session.get("sid")
         if old:
             users.end_session(old)
@@ -599,19 +674,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     leaflet_dir = _leaflet_dir(app.static_folder)
 
     def _export_layer(
-        layer_id: str, frame: GeoDataFrame | None = None, background: bool = False, figures: bool = False
+        layer_id: str,
+        frame: GeoDataFrame | None = None,
+        background: bool = False,
+        figures: bool = False,
+        lang: str = "zh",
+        as_of: int | None = None,
     ) -> formats.ExportLayer:
         spec = catalog.spec(layer_id)
         frame = catalog.frame(layer_id) if frame is None else frame
         related: tuple[formats.Table, ...] = ()
         if figures:
-            frame, related = with_figures(catalog, layer_id, frame)
+            profile_of = None if as_of is None else profiles_as_of(catalog, as_of)
+            frame, related = with_figures(catalog, layer_id, frame, profile_of)
         return formats.ExportLayer(
             layer_id,
-            spec.title,
+            spec.title_en or spec.title if lang == "en" else spec.title,
             frame,
             catalog.metadata(layer_id),
-            print_style(styles, layer_id),
+            print_style(styles, layer_id, lang),
             background,
             related,
         )
@@ -642,6 +723,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             mapprint.page_from_options(request.args, max_pixels=settings.print_max_pixels)
             mapprint.check_label_field(request.args.get("label_field"), settings.print_label_fields)
         bbox = parse_bbox(request.args.get("bbox"))
+        as_of = parse_as_of(request.args.get("as_of"))
+        lang = map_lang(request.args.get("lang"))  # maps: their own words (legend, scale, footer) in zh or en
         options: dict[str, Any] = {
             k: request.args[k] for k in (*formats.MAP_OPTIONS, *formats.DATA_OPTIONS) if request.args.get(k)
         }
@@ -658,23 +741,30 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         def build() -> Cached:
             frames = {i: catalog.frame(i) for i in layer_ids}
-            context = [_export_layer(i, background=True) for i in over_ids] if fmt.is_map else []  # underneath
+            if as_of is not None:  # what existed as of the year: later features left out, undated ones marked
+                frames = {i: frame_as_of(catalog, i, f, as_of)[0] for i, f in frames.items()}
+            context = [_export_layer(i, background=True, lang=lang) for i in over_ids] if fmt.is_map else []
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
-            layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
+            if as_of is not None and fmt.is_print and not options.get("subtitle"):  # the map says its year
+                options["subtitle"] = as_of_note(as_of, chosen.values(), lang)
+            layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang, as_of=as_of) for i in layer_ids]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
             regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
-            return _export_entry(fmt, layers, options, regions)
+            return _export_entry(fmt, layers, options, regions, lang)
 
         return send(key, build)
 
-    def _export_entry(fmt: formats.Format, layers: list[formats.ExportLayer], options: dict, regions: bool) -> Cached:
+    def _export_entry(
+        fmt: formats.Format, layers: list[formats.ExportLayer], options: dict, regions: bool, lang: str = "zh"
+    ) -> Cached:
         """Write `layers` in `fmt` as a download; drawn maps cite their sources and run in the print pool."""
         if fmt.is_map:  # maps cite documents by title and the boundary data by name
             options["sources"] = print_sources(
                 [lay.frame for lay in layers if not lay.background],
                 boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+                lang=lang,
             )
             _print_slot()  # drawn maps run in the bounded print pool
             try:
@@ -700,6 +790,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             k: request.args[k] for k in (*formats.MAP_OPTIONS, "geometry") if request.args.get(k)
         }
         over = HTML_CONTEXT if fmt.is_map else ()
+        lang = map_lang(request.args.get("lang"))
         key = ("export-query", fmt.ext, tuple(question.params()), tuple(sorted(options.items())))
         title = options.get("title") or "筛选结果"
         options.setdefault("subtitle", describe_query(catalog, question))
@@ -713,9 +804,9 @@ def create_app(settings: Settings | None = None) -> Flask:
                 {**catalog.metadata("counties"), "title": title, "description": describe_query(catalog, question)},
                 print_style(styles, "query"),
             )
-            context = [_export_layer(i, background=True) for i in over]
+            context = [_export_layer(i, background=True, lang=lang) for i in over]
             options["leaflet_dir"] = leaflet_dir
-            return _export_entry(fmt, [*context, layer], options, True)
+            return _export_entry(fmt, [*context, layer], options, True, lang)
 
         return send(key, build)
 

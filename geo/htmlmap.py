@@ -20,6 +20,7 @@ from geopandas import GeoDataFrame
 from .errors import BadRequest
 from .formats.layer import ID_FIELD, META_KEYS, PRECISION, ExportLayer, data_layers, flat_frame, meta_text
 from .geojson import feature_collection
+from .maptext import localised, map_lang, text
 
 if TYPE_CHECKING:
     import folium
@@ -76,32 +77,36 @@ html, body { font: 13px/1.45 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", s
 #export-meta { position: fixed; bottom: 24px; right: 8px; z-index: 1000; max-width: 60%;
   background: rgba(255,255,255,.9); padding: 6px 8px; font-size: 12px; border-radius: 4px; }
 """
-# Human fields a popup shows, in order, with their headings (other scalar fields only when none of these exist).
+# Human fields a popup shows, in order, with the `geo.maptext` key of their headings (other scalar fields only
+# when none of these exist). `name` in the other language comes first.
 POPUP_FIELDS = (
-    ("name_en", "English"),
-    ("kind", "类型"),
-    ("role", "分区"),
-    ("designation", "认定"),
-    ("programme", "名单"),
-    ("year", "年份"),
-    ("city", "所在市"),
-    ("county", "所在县（市、区）"),
-    ("summary", "简介"),
-    ("location_note", "位置说明"),
+    ("kind", "kind"),
+    ("role", "role"),
+    ("designation", "designation"),
+    ("programme", "programme"),
+    ("year", "year_field"),
+    ("city", "city"),
+    ("county", "county"),
+    ("summary", "summary"),
+    ("location_note", "location_note"),
 )
 HIDDEN_FIELDS = {"id", "source", "sources", "summary_source", "aliases", "geometry", "facts", "conflicts"}
 
 
-def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path, sources: str = "") -> bytes:
+def render_html(
+    layers: Sequence[ExportLayer], *, leaflet_dir: str | Path, sources: str = "", lang: str = "zh"
+) -> bytes:
     """One self-contained HTML file: context layers (outlines, not clickable) under the data layers, drawn with
     the styles each layer carries (`geo.formats.ExportLayer.style`, as printed maps: per-feature `classes`,
     SVG symbols for points), a legend, readable popups (a small table of human fields), a layer switcher and
-    a metadata note (`sources`: the citation line to show; default: each layer's metadata). Every piece of data
+    a metadata note (`sources`: the citation line to show; default: each layer's metadata). `lang` (zh|en) is
+    the language of the map's own words and of the data fields that have an `_en` twin. Every piece of data
     text is escaped."""
     import folium  # local: only this map needs it, and it is slow to import
 
     if not layers:
         raise BadRequest("nothing to export: no layer given")
+    lang = map_lang(lang)
     data = data_layers(layers)
     js, css = leaflet_assets(leaflet_dir)
     bounds = _bounds([lay.frame for lay in data] or [lay.frame for lay in layers])
@@ -116,17 +121,17 @@ def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path, sourc
     m.default_css = []
     ordered = [lay for lay in layers if lay.background] + list(data)
     for layer in ordered:
-        _add_layer(m, layer)
+        _add_layer(m, layer, lang)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     folium.LayerControl(collapsed=False).add_to(m)
     if sources:  # the caller's citation line (documents by title) replaces the layers' metadata `source`
         first = meta_text(data[0]) if data else {}
-        note = "；".join(
-            f"{label}：{_esc(value)}"
+        note = text(lang, "meta_join").join(
+            f"{text(lang, label)}{text(lang, 'meta_colon')}{_esc(value)}"
             for label, value in (
-                ("数据来源", sources),
-                ("数据日期", first.get("data_date", "")),
-                ("坐标系", first.get("datum", "")),
+                ("meta_sources", sources),
+                ("meta_date", first.get("data_date", "")),
+                ("meta_datum", first.get("datum", "")),
             )
             if value
         )
@@ -137,7 +142,7 @@ def render_html(layers: Sequence[ExportLayer], *, leaflet_dir: str | Path, sourc
             for lay in data
         )
     page = cast("folium.Figure", m.get_root())
-    page.html.add_child(folium.Element(_legend_html(data)))
+    page.html.add_child(folium.Element(_legend_html(data, lang)))
     page.html.add_child(folium.Element(f'<div id="export-meta">{note}</div>'))
     title = " + ".join(lay.title for lay in data)
     page.header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
@@ -172,7 +177,7 @@ def symbol_svg(style: dict[str, Any], size: int | None = None) -> str:
     )
 
 
-def _add_layer(m: Any, layer: ExportLayer) -> None:
+def _add_layer(m: Any, layer: ExportLayer, lang: str = "zh") -> None:
     import folium
 
     frame = layer.frame
@@ -180,8 +185,10 @@ def _add_layer(m: Any, layer: ExportLayer) -> None:
         frame = frame.set_geometry(frame.geometry.simplify(CONTEXT_TOLERANCE, preserve_topology=True))
     flat = flat_frame(frame)
     style = dict(layer.style)
-    popups = [] if layer.background else [popup_html(row, style) for row in _records(layer.frame)]
+    popups = [] if layer.background else [popup_html(row, style, lang) for row in _records(layer.frame)]
     shown = flat.copy()
+    if lang != "zh" and "name" in shown.columns:  # tooltips name features in the map's language where they can
+        shown["name"] = [localised(row, "name", lang) for row in _records(layer.frame)]
     for col in shown.columns:  # folium's popups and tooltips put values into HTML strings: escape them
         if col != shown.geometry.name:
             shown[col] = shown[col].map(lambda v: _esc(v) if isinstance(v, str) else v)
@@ -194,12 +201,16 @@ def _add_layer(m: Any, layer: ExportLayer) -> None:
     def style_fn(feature: dict, style: dict = style, background: bool = background) -> dict:
         props = feature.get("properties") or {}
         st = _class_of(style, props)
+        faded = (st.get("undated") or {}) if props.get("year_known") is False else {}  # a record without a year
         if (feature.get("geometry") or {}).get("type") in ("Point", "MultiPoint"):
             size = int(st.get("size") or 19)
             kind = re.sub(r"[^A-Za-z0-9_-]", "", str(props.get("kind") or "point"))
+            svg = symbol_svg(st, size)
+            if faded.get("marker_opacity") is not None:
+                svg = svg.replace("<svg ", f'<svg opacity="{float(faded["marker_opacity"]):g}" ', 1)
             return {
-                "html": symbol_svg(st, size),
-                "className": f"kc-site kind-{kind}",
+                "html": svg,
+                "className": f"kc-site kind-{kind}" + (" undated" if faded else ""),
                 "iconSize": [size, size],
                 "iconAnchor": [size / 2, size / 2],
             }
@@ -209,10 +220,10 @@ def _add_layer(m: Any, layer: ExportLayer) -> None:
         return {
             "color": color,
             "weight": float(st.get("weight", 1 if background else 2)),
-            "opacity": float(st.get("opacity", 1.0)),
+            "opacity": float(st.get("opacity", 1.0)) * float(faded.get("opacity_scale", 1.0)),
             "fillColor": fill or color,
-            "fillOpacity": float(opacity) if fill else 0.0,
-            "dashArray": st.get("dash"),
+            "fillOpacity": float(opacity) * float(faded.get("fill_opacity_scale", 1.0)) if fill else 0.0,
+            "dashArray": faded.get("dash") or st.get("dash"),
             "className": f"kc-shape role-{_esc(props.get('role') or 'none')}",
         }
 
@@ -247,74 +258,88 @@ def _scalar(value: Any) -> str | None:
     return text or None
 
 
-def _doc(ref: Any) -> str:
-    """A cited document by title (and number), never a file name."""
+def _doc(ref: Any, lang: str = "zh") -> str:
+    """A cited document by title (and number), never a file name; in English its English title where it has one."""
     if not isinstance(ref, dict) or not ref.get("title"):
         return ""
+    if lang != "zh" and ref.get(f"title_{lang}"):
+        number = f" ({ref['doc_number']})" if ref.get("doc_number") else ""
+        return f"“{ref[f'title_{lang}']}”{number}"
     number = f"（{ref['doc_number']}）" if ref.get("doc_number") else ""
     return f"《{ref['title']}》{number}"
 
 
-def popup_html(props: dict[str, Any], style: dict[str, Any] | None = None) -> str:
+def popup_html(props: dict[str, Any], style: dict[str, Any] | None = None, lang: str = "zh") -> str:
     """A feature's popup: its name, then a small table of human fields (kind or role by its legend title,
-    designation, place, summary), figures with units, years and the documents they cite. Escaped HTML."""
+    designation, place, summary), figures with units, years and the documents they cite. Escaped HTML.
+    `lang`: the headings' language, and the `_en` twin of a field where there is one."""
     style = style or {}
     titles = {k: v.get("title") for k, v in ((style.get("classes") or {}).get("values") or {}).items()}
     rows: list[tuple[str, str]] = []
+    other = props.get("name") if lang != "zh" else props.get("name_en")
+    if _scalar(other) and other != localised(props, "name", lang):
+        rows.append((text(lang, "other_language"), str(other)))
     for key, heading in POPUP_FIELDS:
-        value = props.get(key)
+        value = localised(props, key, lang)
         if key in ("kind", "role") and isinstance(value, str):
             value = titles.get(value) or value
         if key == "designation" and isinstance(value, dict):
-            year = f"（{value['year']}）" if value.get("year") else ""
-            value = f"{value.get('programme') or ''}{year}"
-        text = _scalar(value)
-        if text:
-            rows.append((heading, text))
+            value = (
+                text(lang, "year", value=localised(value, "programme", lang) or "", year=value["year"])
+                if value.get("year")
+                else localised(value, "programme", lang) or ""
+            )
+        shown = _scalar(value)
+        if shown:
+            rows.append((text(lang, heading), shown))
     if not rows:  # data of another shape: its scalar fields, as they are
         rows = [
             (str(k), t)
             for k, v in props.items()
             if k not in HIDDEN_FIELDS and not str(k).startswith("_") and k != "name" and (t := _scalar(v))
         ][:MAX_POPUP_FIELDS]
-    parts = [f'<div class="kc-popup"><h3>{_esc(props.get("name") or "")}</h3><table>']
+    parts = [f'<div class="kc-popup"><h3>{_esc(localised(props, "name", lang) or "")}</h3><table>']
     parts += [f"<tr><th>{_esc(h)}</th><td>{_esc(t)}</td></tr>" for h, t in rows]
     facts_value = props.get("facts")
     facts: list[Any] = facts_value if isinstance(facts_value, list) else []
     for fact in facts:
         if not isinstance(fact, dict) or _scalar(fact.get("value")) is None:
             continue
-        value = " ".join(x for x in (_scalar(fact.get("value")), _scalar(fact.get("unit"))) if x)
-        year = f"（{fact['year']}）" if fact.get("year") else ""
-        doc = _doc(fact.get("source_ref"))
-        src = f'<div class="src">来源：{_esc(doc)}</div>' if doc else ""
-        parts.append(f"<tr><th>{_esc(fact.get('label') or '')}</th><td>{_esc(value + year)}{src}</td></tr>")
+        value = " ".join(x for x in (_scalar(fact.get("value")), _scalar(localised(fact, "unit", lang))) if x)
+        if fact.get("year"):
+            value = text(lang, "year", value=value, year=fact["year"])
+        doc = _doc(fact.get("source_ref"), lang)
+        src = f'<div class="src">{_esc(text(lang, "source_line", value=doc))}</div>' if doc else ""
+        parts.append(f"<tr><th>{_esc(localised(fact, 'label', lang) or '')}</th><td>{_esc(value)}{src}</td></tr>")
     docs = dict.fromkeys(
         d
         for d in (
-            _doc(props.get("summary_source_ref")),
-            _doc((props.get("designation") or {}).get("source_ref"))
+            _doc(props.get("summary_source_ref"), lang),
+            _doc((props.get("designation") or {}).get("source_ref"), lang)
             if isinstance(props.get("designation"), dict)
             else "",
-            _doc(props.get("source_ref")),
+            _doc(props.get("source_ref"), lang),
         )
         if d
     )
     if docs:
-        parts.append(f'<tr><th>来源</th><td class="src">{"<br>".join(_esc(d) for d in docs)}</td></tr>')
+        heading = _esc(text(lang, "source"))
+        parts.append(f'<tr><th>{heading}</th><td class="src">{"<br>".join(_esc(d) for d in docs)}</td></tr>')
     parts.append("</table></div>")
     return "".join(parts)
 
 
-def _legend_html(data: Sequence[ExportLayer]) -> str:
+def _legend_html(data: Sequence[ExportLayer], lang: str = "zh") -> str:
     """The legend: a swatch and title per data layer, then one row per kind or role its features use."""
-    blocks = ['<div id="kc-legend" role="region" aria-label="图例 Legend"><h2>图例</h2>']
+    heading = _esc(text(lang, "legend_html"))
+    blocks = [f'<div id="kc-legend" role="region" aria-label="{_esc(text(lang, "legend"))}"><h2>{heading}</h2>']
     for layer in data:
         style = dict(layer.style)
         frame = layer.frame
         points = bool(len(frame)) and frame.geometry.geom_type.isin(["Point", "MultiPoint"]).all()
         blocks.append(
-            f'<div class="lg-layer">{_swatch(style, points)}<span>{_esc(layer.title)}（{len(frame)}）</span></div>'
+            f'<div class="lg-layer">{_swatch(style, points)}'
+            f"<span>{_esc(text(lang, 'count', label=layer.title, n=len(frame)))}</span></div>"
         )
         classes = style.get("classes") or {}
         field = classes.get("field")
@@ -325,7 +350,8 @@ def _legend_html(data: Sequence[ExportLayer]) -> str:
                 for value, n in counts.items():
                     st = _class_of(style, {str(field): value})
                     title = (classes.get("values") or {}).get(str(value), {}).get("title") or value
-                    items.append(f"<li>{_swatch(st, points)}<span>{_esc(title)}（{n}）</span></li>")
+                    label = _esc(text(lang, "count", label=title, n=n))
+                    items.append(f"<li>{_swatch(st, points)}<span>{label}</span></li>")
                 blocks.append(f"<ul>{''.join(items)}</ul>")
     blocks.append("</div>")
     return "".join(blocks)

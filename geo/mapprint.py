@@ -29,6 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from .errors import BadRequest
+from .maptext import map_lang
+from .maptext import text as map_text
 
 CJK_FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -47,8 +49,9 @@ DEFAULT_LABEL_FIELDS = ("name", "name_en", "adcode", "city", "city_en")
 @dataclass(frozen=True)
 class MapLayer:
     """A frame to draw. `style`: color, fill, weight, dash, symbol, marker, hollow, alpha, and optional
-    `classes: {"field": column, "values": {value: style overrides}}` (features styled by a column); `label`:
-    legend text."""
+    `classes: {"field": column, "values": {value: style overrides}}` (features styled by a column) and
+    `undated: {dash, fill_opacity_scale, opacity_scale, marker_opacity}` (how features whose boolean column
+    `year_known` is false are drawn); `label`: legend text."""
 
     frame: GeoDataFrame
     label: str
@@ -181,8 +184,9 @@ def _marker_pt(style: Mapping[str, Any], marker: str) -> float:
     return size * 1.35 if marker == "*" else size  # a star fills less of its box than a disc
 
 
-def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | None]]:
-    """Draw one layer; returns legend entries (handle, class title or "", class value or None)."""
+def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple[Any, str, str | None]]:
+    """Draw one layer; returns legend entries (handle, class title or "", class value or None), counts as
+    `lang` writes them."""
     style = dict(layer.style)
     classes = style.pop("classes", None)
     if classes and classes.get("field") in layer.frame.columns:
@@ -193,10 +197,19 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             over = values.get(value, {}) if isinstance(value, str) else {}
             part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
-            for drawn, _, _ in _draw(ax, part, zorder):
-                title = str(over.get("title") or value or "")
-                entries.append((drawn, f"{title}（{len(sub)}）", value if isinstance(value, str) else None))
+            for drawn, _, _ in _draw(ax, part, zorder, lang):
+                title = map_text(lang, "count", label=str(over.get("title") or value or ""), n=len(sub))
+                entries.append((drawn, title, value if isinstance(value, str) else None))
         return entries
+    undated = style.pop("undated", None)
+    if undated and "year_known" in layer.frame.columns:  # records without a year: dashed and paler
+        known = layer.frame["year_known"].fillna(False).astype(bool)
+        if not known.all():
+            faded = {**style, "dash": undated.get("dash") or style.get("dash"), "faded": undated}
+            drawn = _draw(ax, replace(layer, frame=layer.frame[~known], style=faded), zorder, lang)
+            shown = _draw(ax, replace(layer, frame=layer.frame[known], style=style), zorder, lang)
+            return shown if known.any() else drawn
+    faded = style.get("faded") or {}
     color = style.get("color", "#666666" if layer.background else "#c0392b")
     fill = style.get("fill")
     weight = float(style.get("weight", 0.6 if layer.background else 1.2))
@@ -212,7 +225,9 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
     handle: Any = None
     if "Polygon" in fams:
         polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
-        alpha = float(style.get("alpha", 1.0 if layer.background else 0.45))
+        alpha = float(style.get("alpha", 1.0 if layer.background else 0.45)) * float(
+            faded.get("fill_opacity_scale", 1.0)
+        )
         face: Any = (*_rgb(fill), alpha) if fill else "none"
         polys.plot(ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, zorder=zorder)
         handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle)
@@ -237,6 +252,7 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
             markerfacecolor=face,
             markeredgecolor=edge,
             markeredgewidth=edge_width,
+            alpha=faded.get("marker_opacity"),
             zorder=zorder + 2,
             gid=f"points:{layer.label}:{style.get('class_value') or style.get('kind') or ''}",
         )
@@ -297,7 +313,7 @@ def _fit_box(
     return minx, miny, maxx, maxy
 
 
-def _scale_bar(ax: Any, font: FontProperties) -> None:
+def _scale_bar(ax: Any, font: FontProperties, lang: str = "zh") -> None:
     ax.apply_aspect()
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -350,7 +366,7 @@ def _scale_bar(ax: Any, font: FontProperties) -> None:
     ax.text(
         bx,
         by - h * 1.2,
-        f"比例尺 Scale (at {lat:.1f}°N)",
+        map_text(lang, "scale", lat=lat),
         ha="left",
         va="top",
         fontsize=6.5,
@@ -362,7 +378,7 @@ def _scale_bar(ax: Any, font: FontProperties) -> None:
     )
 
 
-def _north_arrow(ax: Any, font: FontProperties) -> None:
+def _north_arrow(ax: Any, font: FontProperties, lang: str = "zh") -> None:
     ax.annotate(
         "",
         xy=(0.95, 0.95),
@@ -374,7 +390,7 @@ def _north_arrow(ax: Any, font: FontProperties) -> None:
     ax.text(
         0.95,
         0.965,
-        "N",
+        map_text(lang, "north"),
         transform=ax.transAxes,
         ha="center",
         va="bottom",
@@ -533,8 +549,10 @@ def build_figure(
     bbox: Sequence[float] | None = None,
     legend: Sequence[tuple[Any, str]] | None = None,
     credit: str | None = None,
+    lang: str = "zh",
 ) -> Figure:
-    """The map as a matplotlib Figure (not yet saved) — for callers that inspect it (tests) or save it."""
+    """The map as a matplotlib Figure (not yet saved) — for callers that inspect it (tests) or save it. `lang`
+    (`geo.maptext.LANGS`) is the language of the map's own words: legend heading, scale, footer."""
     font = cjk_font()
     bold = font.copy()
     bold.set_weight("bold")
@@ -558,12 +576,12 @@ def build_figure(
     candidates: list[_Candidate] = []
     ordered = [lay for lay in layers if lay.background] + [lay for lay in layers if not lay.background]
     for i, layer in enumerate(ordered):
-        entries = _draw(ax, layer, zorder=2 + i * 3)
-        count = "" if layer.background else f"（{len(layer.frame)}）"
+        entries = _draw(ax, layer, zorder=2 + i * 3, lang=lang)
+        name = layer.label if layer.background else map_text(lang, "count", label=layer.label, n=len(layer.frame))
         if len(entries) == 1 and not entries[0][1]:
-            handles.append((entries[0][0], f"{layer.label}{count}"))
+            handles.append((entries[0][0], name))
         elif entries:  # drawn by class: the layer's name, then one row per class
-            handles.append((Line2D([], [], linestyle="none"), f"{layer.label}{count}"))
+            handles.append((Line2D([], [], linestyle="none"), name))
             handles.extend((handle, f"  {title}") for handle, title, _ in entries)
         candidates.extend(_label_candidates(layer, (minx, miny, maxx, maxy), order=len(candidates)))
     ax.set_xlim(minx, maxx)
@@ -572,8 +590,8 @@ def build_figure(
     ax.set_ylabel("")
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}°E")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g}°N")
-    _scale_bar(ax, font)
-    _north_arrow(ax, font)
+    _scale_bar(ax, font, lang)
+    _north_arrow(ax, font, lang)
     _PLACED[fig] = place_labels(fig, ax, candidates, font)
     # Title block
     title_size = 18 if len(title) <= 28 else max(10.0, 18 * 28 / len(title))  # a long title still fits the page
@@ -612,7 +630,7 @@ def build_figure(
         loc="upper left",
         bbox_to_anchor=leg_anchor,
         prop=legend_font,
-        title="图例 Legend",
+        title=map_text(lang, "legend"),
         title_fontproperties=bold,
         frameon=True,
         borderpad=0.8,
@@ -625,10 +643,10 @@ def build_figure(
     # Footer: sources, data date, datum
     lines = []
     if sources:
-        lines.append(f"数据来源 Sources: {sources}")
+        lines.append(map_text(lang, "sources", value=sources))
     if data_date:
-        lines.append(f"数据日期 Data date: {data_date}")
-    lines.append(f"坐标系 Datum: {datum}；经纬度等比例（{mid_lat:.1f}°N）")
+        lines.append(map_text(lang, "data_date", value=data_date))
+    lines.append(map_text(lang, "datum", datum=datum, lat=mid_lat))
     if credit:
         lines.append(credit)
     if landscape:
@@ -726,7 +744,8 @@ def render_layers(export_layers: Sequence[Any], options: Mapping[str, Any], *, f
     """Adapter for `geo.formats.ExportLayer`s: thematic layers drawn over `background=True` ones.
 
     options: title, subtitle, size, orientation, dpi, bbox (tuple), label_field, credit, sources (the footer's
-    source line; default: the layers' metadata `source`). Background layers are labelled from their style's
+    source line; default: the layers' metadata `source`), lang (zh|en: the map's own words, and feature labels
+    from `<field>_en` where a feature has one). Background layers are labelled from their style's
     `context_label_field`, if any.
     """
     fig, meta = layers_figure(export_layers, options)
@@ -746,16 +765,13 @@ def layers_figure(export_layers: Sequence[Any], options: Mapping[str, Any]) -> t
     label_field = check_label_field(
         options.get("label_field", "name"), options.get("label_fields") or DEFAULT_LABEL_FIELDS
     )
-    map_layers = [
-        MapLayer(
-            lay.frame,
-            lay.title,
-            lay.style,
-            lay.background,
-            lay.style.get("context_label_field") if lay.background else label_field,
+    lang = map_lang(options.get("lang"))
+    map_layers = []
+    for lay in export_layers:
+        field_name = lay.style.get("context_label_field") if lay.background else label_field
+        map_layers.append(
+            MapLayer(_labels_in(lay.frame, field_name, lang), lay.title, lay.style, lay.background, field_name)
         )
-        for lay in export_layers
-    ]
     meta_src = data[0].metadata if data else export_layers[0].metadata
     named = list(dict.fromkeys(str(lay.metadata.get("source")) for lay in export_layers if lay.metadata.get("source")))
     sources = str(options.get("sources") or "") or "；".join(
@@ -769,6 +785,18 @@ def layers_figure(export_layers: Sequence[Any], options: Mapping[str, Any]) -> t
         "datum": str(meta_src.get("datum") or "WGS-84 (EPSG:4326)"),
         "bbox": options.get("bbox"),
         "credit": options.get("credit"),
+        "lang": lang,
     }
     fig = build_figure(map_layers, title=title, page=page, **kwargs)
     return fig, _file_metadata(title, kwargs)
+
+
+def _labels_in(frame: GeoDataFrame, field_name: str | None, lang: str) -> GeoDataFrame:
+    """`frame` with its label column in `lang`: `<field>_<lang>` where a feature has it, else the field as it is."""
+    other = f"{field_name}_{lang}"
+    if lang == "zh" or not field_name or field_name not in frame.columns or other not in frame.columns:
+        return frame
+    out = frame.copy()
+    usable = out[other].map(lambda v: isinstance(v, str) and bool(v.strip()))
+    out[field_name] = out[other].where(usable, out[field_name])
+    return out

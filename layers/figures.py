@@ -8,7 +8,7 @@ beside the layer (a second table, sheet, .dbf or folder) and, for CSV, on reques
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -87,11 +87,14 @@ def _long_table(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> pd.DataF
     return frame
 
 
-def region_facts(catalog: Catalog, adcodes: Sequence[str]) -> pd.DataFrame:
-    """Long table of the regions' figures (numbers) then facts (words), as their profiles cite them."""
+def region_facts(
+    catalog: Catalog, adcodes: Sequence[str], profile_of: Callable[[str], Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """Long table of the regions' figures (numbers) then facts (words), as their profiles cite them (`profile_of`:
+    another way to get a region's profile, e.g. as of a year; default the catalog's)."""
     rows: list[dict[str, Any]] = []
     for code in adcodes:
-        profile = catalog.profiles.get(code)
+        profile = profile_of(code) if profile_of is not None else catalog.profiles.get(code)
         key = {k: profile.get(k) for k in REGION_KEYS}
         rows.extend({**key, **fact_row(f)} for f in [*profile.get("figures", []), *profile.get("facts", [])])
     return _long_table(rows, REGION_KEYS)
@@ -191,12 +194,18 @@ def wide_figures(frame: GeoDataFrame, figures: pd.DataFrame) -> tuple[GeoDataFra
     return out, table
 
 
-def with_figures(catalog: Catalog, layer_id: str, frame: GeoDataFrame) -> tuple[GeoDataFrame, tuple[Table, ...]]:
+def with_figures(
+    catalog: Catalog,
+    layer_id: str,
+    frame: GeoDataFrame,
+    profile_of: Callable[[str], Mapping[str, Any]] | None = None,
+) -> tuple[GeoDataFrame, tuple[Table, ...]]:
     """The frame to download and its related tables: regions gain a column per indicator plus the `figures` and
-    `figure_fields` tables; sites bring the `facts` table; other layers come as they are."""
+    `figure_fields` tables (from `profile_of`, default the catalog's profiles); sites bring the `facts` table;
+    other layers come as they are."""
     kind = catalog.spec(layer_id).kind
     if kind == "regions":
-        figures = region_facts(catalog, list(frame.index.astype(str)))
+        figures = region_facts(catalog, list(frame.index.astype(str)), profile_of)
         wide, fields = wide_figures(frame, figures)
         return wide, (
             Table(

@@ -161,6 +161,8 @@ STATES: dict[str, Any] = {
     # While a question is answered on the web map: the regions that do not match are veiled with this.
     "query_dim": {"color": "#ffffff", "weight": 0, "fill": "#ffffff", "fill_opacity": 0.65},
     "schematic_dash": "6 4",
+    # A record without a year on a map shown as of a year (?as_of=): dashed outline, paler fill and symbol.
+    "undated": {"dash": "2 4", "fill_opacity_scale": 0.45, "opacity_scale": 0.8, "marker_opacity": 0.55},
     "fallback": {"color": "#555555", "weight": 1, "fill_opacity": 0.2},
     # Point markers of all site layers are clustered together: markers whose centres are closer than
     # `radius_px` (enough that two of the largest symbols never overlap) join one cluster, up to `max_zoom`;
@@ -211,6 +213,30 @@ CLASS_TITLES: dict[str, str] = {
     "axis": "发展轴",
     "node": "节点",
 }
+# The same in English (lang=en exports), as the web map's i18n table words them.
+CLASS_TITLES_EN: dict[str, str] = {
+    "innovation-base": "Innovation base",
+    "science-city": "Science city",
+    "science-city-zone": "Science-city zone",
+    "corridor": "Innovation corridor",
+    "high-tech-zone": "High-tech zone",
+    "national-high-tech-zone": "National high-tech zone",
+    "provincial-high-tech-zone": "Provincial high-tech zone",
+    "platform": "Major industry platform",
+    "service-complex": "Industrial innovation service complex",
+    "characteristic-town": "Characteristic town",
+    "park": "Park",
+    "new-area": "New area",
+    "cbd": "Central business district",
+    "pilot-county": "Pilot county",
+    "other": "Other",
+    "core": "Core",
+    "zone": "Functional zone",
+    "block": "Block",
+    "axis": "Axis",
+    "node": "Node",
+}
+CLASS_TITLE_LANGS = {"zh": CLASS_TITLES, "en": CLASS_TITLES_EN}
 
 
 def layer_style(layer_id: str) -> LayerStyle:
@@ -233,18 +259,20 @@ def style_table() -> dict[str, Any]:
     )
 
 
-def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
-    """A layer's style for printed maps and HTML exports, from `table` (style_table()).
+def print_style(table: dict[str, Any], layer_id: str, lang: str = "zh") -> dict[str, Any]:
+    """A layer's style for printed maps and HTML exports, from `table` (style_table()); class titles in `lang`.
 
     Besides the layer's own keys it carries `marker` (matplotlib) and, for layers styled per feature,
     `classes: {"field": "role"|"kind", "values": {value: {color, fill, alpha, dash, weight, marker, hollow, size,
     svg, title, label_priority}}}`; point layers `size`, `hollow`, `svg` (the SYMBOLS entry) and `symbol_stroke`;
-    every layer `label_priority` (LABEL_PRIORITY) and, for region layers the web map labels, `context_label_field`.
+    every layer `label_priority` (LABEL_PRIORITY) and, for region layers the web map labels, `context_label_field`;
+    every layer `undated` (STATES["undated"]: how features whose `year_known` is false are drawn).
     """
     style: dict[str, Any] = copy.deepcopy(
         table["layers"].get(layer_id, {"color": table["states"]["fallback"]["color"]})
     )
     symbols = table["symbols"]
+    titles = CLASS_TITLE_LANGS.get(lang, CLASS_TITLES)
     if style.get("symbol") in symbols:
         style["marker"] = symbols[style["symbol"]]["marker"]
     kind = style.get("kind")
@@ -253,6 +281,8 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
         style.update(size=k["size"], hollow=k["hollow"], svg=symbols[k["symbol"]])
         style["symbol_stroke"] = table["states"]["symbol_stroke"]
     style["label_priority"] = LABEL_PRIORITY.get(layer_id, LABEL_PRIORITY.get(str(kind), DEFAULT_LABEL_PRIORITY))
+    if table["states"].get("undated"):
+        style["undated"] = dict(table["states"]["undated"])
     for rule in table["labels"].values():  # region layers the web map labels are labelled as context too
         if layer_id in rule.get("layers", []) or rule is table["labels"].get(layer_id):
             style["context_label_field"] = rule["field"]
@@ -266,7 +296,7 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
                     "alpha": r["fill_opacity"],
                     "dash": r["dash"],
                     "weight": r["weight"],
-                    "title": CLASS_TITLES.get(role, role),
+                    "title": titles.get(role, role),
                     "label_priority": LABEL_PRIORITY.get(layer_id, DEFAULT_LABEL_PRIORITY),
                 }
                 for role, r in table["roles"].items()
@@ -281,7 +311,7 @@ def print_style(table: dict[str, Any], layer_id: str) -> dict[str, Any]:
                     "hollow": k["hollow"],
                     "size": k["size"],
                     "svg": symbols[k["symbol"]],
-                    "title": CLASS_TITLES.get(kind, kind),
+                    "title": titles.get(kind, kind),
                     "label_priority": LABEL_PRIORITY.get(kind, style["label_priority"]),
                 }
                 for kind, k in table["kinds"].items()

@@ -40,7 +40,7 @@ __all__ = [
 Writer = Callable[[Sequence[ExportLayer], Mapping[str, Any]], bytes]
 
 # Options a map format reads from a request (the others ignore them).
-MAP_OPTIONS = ("title", "subtitle", "size", "orientation", "dpi", "label_field")
+MAP_OPTIONS = ("title", "subtitle", "size", "orientation", "dpi", "label_field", "lang")
 # Options a data format reads: `geometry` (csv: point|wkt|none), `figures` (wide|long|none; long: csv only).
 DATA_OPTIONS = ("geometry", "figures")
 # The file stem that names no layer of its own: `view.<ext>?layers=a,b` downloads the layers listed.

@@ -1,7 +1,8 @@
 """Writers for the map formats: a standalone HTML map (`geo.htmlmap`) and printable PNG/PDF maps (`geo.mapprint`).
 
 Map options (a mapping): `leaflet_dir` (html: where leaflet.js and leaflet.css are; required), `sources` (the
-citation line a map shows), and for png/pdf `title`, `subtitle`, `size`, `orientation`, `dpi`, `label_field`, `bbox`.
+citation line a map shows), `lang` (zh|en: the map's own words), and for png/pdf `title`, `subtitle`, `size`,
+`orientation`, `dpi`, `label_field`, `bbox`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def write_html(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> byt
     leaflet_dir = options.get("leaflet_dir")
     if leaflet_dir is None:
         raise ValueError("the html format needs options['leaflet_dir']: the folder with leaflet.js and leaflet.css")
-    return render_html(layers, leaflet_dir=leaflet_dir, sources=str(options.get("sources") or ""))
+    sources = str(options.get("sources") or "")
+    return render_html(layers, leaflet_dir=leaflet_dir, sources=sources, lang=str(options.get("lang") or "zh"))
 
 
 def write_png(layers: Sequence[ExportLayer], options: Mapping[str, Any]) -> bytes:

@@ -1,8 +1,10 @@
-/* "导入名单 / Import a list": a dialog that sends a file or pasted names to POST /api/imports, shows the
+/* "Import a list" (导入名单): a dialog that sends a file or pasted names to POST /api/imports, shows the
  * reconciliation report (counts, every row with its status, a small map of what matched), lets the editor
  * settle ambiguous and unmatched rows, and commits the list as a user layer, which then appears under
- * "我的图层 / My layers", switched on. Everything from the file is shown with textContent. */
+ * "My layers", switched on. Everything from the file is shown with textContent; every label is a key of i18n.js,
+ * rebuilt when the language changes (`renderImportLanguage`). */
 import { el, $, clear } from "./dom.js";
+import { t } from "./i18n.js";
 import { state, store } from "./state.js";
 import { fetchJSON, showStatus } from "./net.js";
 import { me } from "./account.js";
@@ -11,10 +13,10 @@ import { buildLayerControl } from "./control.js";
 import { buildTableSelect, setTableLayer } from "./table.js";
 import { renderLegend } from "./legend.js";
 
-const STATUS_TEXT = {
-  matched: "匹配 / matched", former: "旧名 / former", ambiguous: "多义 / ambiguous", unmatched: "未匹配 / unmatched",
-};
+const STATUSES = ["matched", "former", "ambiguous", "unmatched"];
+const statusText = (s) => (STATUSES.includes(s) ? t("import.st." + s) : s);
 let current = null; // the last report
+let lastMessage = null; // {key, vars, kind} of a message written from i18n keys, so it follows the language
 let previewMap = null;
 let previewLayer = null;
 
@@ -22,6 +24,12 @@ function message(text, kind) {
   const p = $("#import-message");
   p.textContent = text || "";
   p.className = "import-message" + (kind ? " " + kind : "");
+  lastMessage = null;
+}
+/** A message of ours (an i18n key), rewritten when the language changes; server messages stay as they came. */
+function say(key, kind, vars) {
+  message(t(key, vars), kind);
+  lastMessage = { key, kind, vars };
 }
 
 function fillColumnSelect(sel, columns, chosen, blankText) {
@@ -44,14 +52,14 @@ async function post(url, body, json) {
 async function check() {
   const file = $("#import-file").files[0];
   const text = $("#import-text").value;
-  if (!file && !text.trim()) { message("请选择文件或粘贴名称 / Choose a file or paste names", "error"); return; }
+  if (!file && !text.trim()) { say("import.need", "error"); return; }
   const form = new FormData();
   if (file) form.append("file", file); else form.append("text", text);
   const fields = { name_column: "#import-name-column", lon: "#import-lon", lat: "#import-lat" };
   Object.entries(fields).forEach(([k, sel]) => { const v = $(sel).value; if (v) form.append(k, v); });
   form.append("datum", $("#import-datum").value);
   if ($("#import-title").value.trim()) form.append("title", $("#import-title").value.trim());
-  message("检查中… / Checking…");
+  say("import.checking");
   $("#import-check").disabled = true;
   let r;
   try { r = await post("/api/imports", form, false); } catch (e) { r = { ok: false, data: { error: String(e) } }; }
@@ -65,26 +73,30 @@ async function check() {
 function candidateSelect(item) {
   const options = item.status === "ambiguous" ? item.candidates : item.suggestions;
   const sel = el("select", { className: "import-choice", attrs: { "data-row": String(item.row), "data-testid": "import-choice-" + item.row,
-    "aria-label": `第 ${item.row} 行 / row ${item.row}: ${item.input}` } });
-  sel.appendChild(el("option", { text: "— 请选择 / choose —", attrs: { value: "" } }));
+    "aria-label": t("import.rowLabel", { row: item.row, input: item.input }) } });
+  sel.appendChild(el("option", { text: t("import.choose"), attrs: { value: "" } }));
   (options || []).forEach((c) => {
     const where = [c.province, c.city].filter(Boolean).join(" ");
     sel.appendChild(el("option", { text: `${c.name}${where ? " · " + where : ""} (${c.adcode})`, attrs: { value: c.adcode } }));
   });
-  sel.appendChild(el("option", { text: "跳过 / skip", attrs: { value: "skip" } }));
+  sel.appendChild(el("option", { text: t("import.skip"), attrs: { value: "skip" } }));
   return sel;
 }
 
-function renderReport(rep) {
+/** The counts and rows of a report; `keep` (a language switch) keeps what the editor chose in the dialog. */
+function renderReport(rep, keep) {
   $("#import-report").hidden = false;
   const counts = clear($("#import-counts"));
-  counts.appendChild(el("li", { className: "count-rows", text: `${rep.rows} 行 / rows` }));
-  Object.entries(rep.counts).forEach(([k, n]) => counts.appendChild(el("li", { className: "count-" + k, text: `${STATUS_TEXT[k]}: ${n}` })));
+  counts.appendChild(el("li", { className: "count-rows", text: t("import.rows", { n: rep.rows }) }));
+  Object.entries(rep.counts).forEach(([k, n]) => counts.appendChild(el("li", { className: "count-" + k, text: t("import.count", { label: statusText(k), n }) })));
   const cols = rep.file_columns || [];
-  fillColumnSelect($("#import-name-column"), cols, rep.columns && rep.columns.name, "（自动 / auto）");
-  fillColumnSelect($("#import-lon"), cols, rep.columns && rep.columns.lon, "—");
-  fillColumnSelect($("#import-lat"), cols, rep.columns && rep.columns.lat, "—");
-  if (rep.columns && rep.columns.datum) $("#import-datum").value = rep.columns.datum;
+  const chosen = (sel, fallback) => (keep ? $(sel).value : fallback);
+  fillColumnSelect($("#import-name-column"), cols, chosen("#import-name-column", rep.columns && rep.columns.name), t("import.auto"));
+  fillColumnSelect($("#import-lon"), cols, chosen("#import-lon", rep.columns && rep.columns.lon), "—");
+  fillColumnSelect($("#import-lat"), cols, chosen("#import-lat", rep.columns && rep.columns.lat), "—");
+  if (!keep && rep.columns && rep.columns.datum) $("#import-datum").value = rep.columns.datum;
+  const picked = {};
+  if (keep) document.querySelectorAll("#import-rows select.import-choice").forEach((s) => { picked[s.dataset.row] = s.value; });
   if (!$("#import-title").value.trim()) $("#import-title").value = rep.title || "";
   const body = clear($("#import-rows"));
   rep.items.forEach((item) => {
@@ -97,10 +109,18 @@ function renderReport(rep) {
     }
     body.appendChild(el("tr", { className: "st-" + item.status, dataset: { row: String(item.row) } },
       el("td", { text: item.row }), el("td", { text: item.input }),
-      el("td", {}, el("span", { className: "import-status st-" + item.status, text: STATUS_TEXT[item.status] || item.status })),
+      el("td", {}, el("span", { className: "import-status st-" + item.status, text: statusText(item.status) })),
       el("td", {}, result)));
+    if (picked[item.row] && result.tagName === "SELECT") result.value = picked[item.row];
   });
-  renderPreview(rep.preview);
+  if (!keep) renderPreview(rep.preview);
+}
+
+/** After a language switch: the report, the column choices' blank entries and our own messages, in the new one. */
+export function renderImportLanguage() {
+  if (current && !$("#import-report").hidden) renderReport(current, true);
+  else ["#import-name-column"].forEach((s) => { const o = $(s) && $(s).querySelector('option[value=""]'); if (o) o.textContent = t("import.auto"); });
+  if (lastMessage) say(lastMessage.key, lastMessage.kind, lastMessage.vars);
 }
 
 function renderPreview(fc) {
@@ -142,7 +162,7 @@ async function save() {
   }
   closeDialog();
   await addUserLayer(r.data.layer);
-  showStatus(`已保存 / Saved: ${title}`);
+  showStatus(t("import.saved", { title }));
 }
 
 /** Reload the catalog, add the new layers' groups, rebuild the layer control and switch `id` on. */
@@ -168,7 +188,7 @@ export async function addUserLayer(id) {
 function reset() {
   current = null;
   $("#import-form").reset();
-  ["#import-name-column", "#import-lon", "#import-lat"].forEach((s) => fillColumnSelect($(s), [], null, "（自动 / auto）"));
+  ["#import-name-column", "#import-lon", "#import-lat"].forEach((s) => fillColumnSelect($(s), [], null, s === "#import-name-column" ? t("import.auto") : "—"));
   clear($("#import-rows"));
   clear($("#import-counts"));
   $("#import-report").hidden = true;

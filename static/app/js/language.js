@@ -11,6 +11,9 @@ import { refreshProfile } from "./popups.js";
 import { restyleAll } from "./styles.js";
 import { syncPanelToggle } from "./panel.js";
 import { updateHash } from "./urlstate.js";
+import { renderTimeline } from "./timeline.js";
+import { renderImportLanguage } from "./import.js";
+import { renderAccount } from "./account.js";
 
 export function setLang(lang) {
   I18N.setLang(lang);
@@ -29,5 +32,8 @@ export function setLang(lang) {
   state.visible.forEach((id) => { if (!isRegions(id)) restyleAll(id); }); // markers' names follow the language
   refreshProfile();
   syncPanelToggle();
+  renderTimeline();
+  renderImportLanguage();
+  renderAccount();
   updateHash();
 }

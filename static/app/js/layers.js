@@ -13,7 +13,10 @@ import { updateHash } from "./urlstate.js";
 
 /** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
 export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
-function dataKey(id) { return isZoomed(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
+function dataKey(id) {
+  const key = isZoomed(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum;
+  return state.asOf === null ? key : `${key}|y${state.asOf}`;
+}
 
 /** The one marker-cluster group all point site layers share, so co-located sites of different layers
  * cluster together (counts and the layers' symbols); at the highest zoom a click spreads them out. */
@@ -103,7 +106,8 @@ function bindFeature(id, f, lyr) {
   entry.index.set(fid, lyr);
   if (!(lyr instanceof L.Marker) && lyr.options) {
     lyr.options.className = `kc-feature lyr-${id} fid-${cssId(fid)}` + (f.properties && f.properties.schematic ? " schematic" : "")
-      + (f.properties && f.properties.role ? ` role-${cssId(f.properties.role)}` : "");
+      + (f.properties && f.properties.role ? ` role-${cssId(f.properties.role)}` : "")
+      + (f.properties && f.properties.year_known === false ? " undated" : "");
   }
   if (id === "province" || (entry.meta && entry.meta.kind === "reference")) return;
   lyr.bindTooltip(() => tooltipContent(id, f), { sticky: !(lyr instanceof L.Marker), direction: "top", className: "kc-tooltip", opacity: 0.95 });
@@ -164,6 +168,7 @@ export function ensureData(id) {
   const params = new URLSearchParams();
   if (isZoomed(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
   params.set("datum", state.datum);
+  if (state.asOf !== null) params.set("as_of", String(state.asOf));
   setLayerBusy(id, true);
   entry.pendingKey = key;
   const p = fetchJSON(`/api/layers/${encodeURIComponent(id)}?${params}`).then((fc) => {

@@ -3,6 +3,7 @@ import { el, $, clear, safeColor } from "./dom.js";
 import { t, pick } from "./i18n.js";
 import { state, store } from "./state.js";
 import { styleFor, symbolSvg, layerColor, defaultKindFor } from "./styles.js";
+import { renderYearNote } from "./timeline.js";
 
 export function legendSwatch(id, extra) {
   const m = state.meta.get(id) || {};
@@ -66,5 +67,7 @@ export function renderLegend() {
   if (state.visible.has("counties") || state.visible.has("pilot-counties")) notes.push(t("legend.label.counties"));
   if (state.visible.has("science-city-zones")) notes.push(t("legend.label.zones"));
   if (schematic) notes.push(t("legend.schematic"));
+  if (state.asOf !== null) notes.push(t("legend.undated", { year: state.asOf }));
   if (notes.length) root.appendChild(el("ul", { className: "legend-notes" }, notes.map((n) => el("li", { text: n }))));
+  renderYearNote();
 }

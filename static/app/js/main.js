@@ -28,6 +28,7 @@ import { initPanel } from "./panel.js";
 import { initAccount } from "./account.js";
 import { initImport } from "./import.js";
 import { initFilter } from "./filter.js";
+import { initTimeline } from "./timeline.js";
 
 async function start() {
   I18N.apply();
@@ -70,6 +71,7 @@ async function start() {
   initProfileSheet();
   initImport();
   initFilter();
+  initTimeline();
   initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 

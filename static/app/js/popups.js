@@ -257,7 +257,8 @@ function factTable(rows) {
     const td = el("td", {},
       value === null ? el("span", { className: "fig-value untranslated", text: t("fact.untranslated") }) : value,
       statusBadge(f),
-      f.year ? el("span", { className: "fig-year", text: yearText(f.year) }) : null);
+      f.year ? el("span", { className: "fig-year", text: yearText(f.year) }) : null,
+      f.year_known === false ? el("span", { className: "fig-year no-year", text: t("time.yearUnknown") }) : null);
     const note = pickOnly(f, "note");
     if (note) td.appendChild(el("span", { className: "fig-note", text: note }));
     (f.alternatives || []).forEach((a) => {
@@ -318,9 +319,11 @@ async function fillRegionProfile(box, title, id, adcode, tok) {
   const p = f.properties || {};
   title.textContent = pick(p, "name");
   box.appendChild(el("p", { className: "loading", text: t("popup.loading") }));
-  let prof = profiles.get(adcode);
+  const asOf = state.asOf === null ? "" : `?as_of=${state.asOf}`;
+  const key = adcode + asOf; // the profile as of the map's year (timeline.js)
+  let prof = profiles.get(key);
   if (!prof) {
-    try { prof = await fetchJSON(`/api/regions/${encodeURIComponent(adcode)}`); profiles.set(adcode, prof); } catch (e) {
+    try { prof = await fetchJSON(`/api/regions/${encodeURIComponent(adcode)}${asOf}`); profiles.set(key, prof); } catch (e) {
       if (!current || current.token !== tok) return;
       clear(box).appendChild(el("p", { className: "error", text: t("popup.error") + t("colon") + e.message }));
       return;
@@ -350,6 +353,11 @@ function renderRegionProfile(box, title, prof, id) {
       d.year ? el("span", { className: "year", text: ` (${d.year})` }) : null)))
     : el("p", { className: "muted", text: t("popup.noDesignation") })));
   des.forEach((d) => cited.push({ label: t("popup.designation"), ref: d.source_ref }));
+  const later = (prof.timeline && prof.timeline.later_designations) || [];
+  if (later.length) {
+    box.appendChild(el("p", { className: "muted time-later", dataset: { testid: "profile-later" },
+      text: t("time.laterDesignations", { year: prof.timeline.as_of, names: later.map((d) => `${pickOnly(d, "programme") || d.programme} (${d.year})`).join(t("sep")) }) }));
+  }
 
   if ((prof.figures || []).length) box.appendChild(section(t("popup.figures"), factTable(prof.figures)));
   if ((prof.facts || []).length) box.appendChild(section(t("popup.facts"), factTable(prof.facts)));

@@ -2,7 +2,7 @@
  * server (/export/<layer>.<png|pdf>), with a title, paper, orientation and resolution the user chooses.
  * A native <dialog> opened modally: focus moves into it, Tab stays inside, Esc closes it and focus returns. */
 import { $, clear } from "./dom.js";
-import { t } from "./i18n.js";
+import { I18N, t } from "./i18n.js";
 import { state, ctx, layerTitle } from "./state.js";
 import { gcjToWgs } from "./datum.js";
 import { showStatus } from "./net.js";
@@ -44,6 +44,8 @@ export function printUrl(choices) {
   params.set("orientation", choices.orientation);
   params.set("dpi", String(choices.dpi));
   if (choices.title) params.set("title", choices.title);
+  params.set("lang", I18N.lang); // legend, scale and footer in the language of the page
+  if (state.asOf !== null) params.set("as_of", String(state.asOf)); // the map as of the year shown
   return `/export/${encodeURIComponent(data[0])}.${choices.format}?${params.toString()}`;
 }
 

@@ -9,6 +9,7 @@ export const state = {
   basemap: "none",
   selected: null,           // {layer, id}
   tableLayer: "pilot-counties",
+  asOf: null,               // the year the map is shown as of (timeline.js); null: all years
   ready: false,
 };
 export const store = new Map();    // id -> {group: L.GeoJSON, index: Map(fid -> leaflet layer), features, key, cache, pending}

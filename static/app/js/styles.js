@@ -114,7 +114,18 @@ export function styleFor(id, feature, flags) {
     if (d) s.dashArray = d;
   }
   if (flags && flags.hover && st.hover_fill && state.basemap === "none") s.fillColor = safeColor(st.hover_fill, s.fillColor);
+  if (p.year_known === false) undatedStyle(s);
   return withStates(s, flags, isRegions(id) ? 1 : 0.7);
+}
+
+/** A record without a year, on a map shown as of a year: drawn as the table's `undated` state says. */
+function undatedStyle(s) {
+  const u = states().undated || {};
+  const d = safeDash(u.dash);
+  if (d) s.dashArray = d;
+  if (s.fillOpacity && Number.isFinite(u.fill_opacity_scale)) s.fillOpacity *= u.fill_opacity_scale;
+  if (Number.isFinite(u.opacity_scale)) s.opacity = (s.opacity !== undefined ? s.opacity : 1) * u.opacity_scale;
+  return s;
 }
 
 export function isSelected(id, fid) {
@@ -137,16 +148,23 @@ export function siteIcon(id, feature, selected) {
   const p = feature.properties || {};
   const kind = p.kind || "other";
   const size = selected ? ((states().selected || {}).size || 28) : (kindStyle(kind).size || 19);
+  const undated = p.year_known === false;
   const build = () => {
     const wrap = el("span", { className: "site-symbol" });
-    wrap.appendChild(symbolSvg(kind, layerColor(id), size));
+    const sym = wrap.appendChild(symbolSvg(kind, layerColor(id), size));
+    if (undated) { // no year, on a map shown as of a year: dashed outline, paler symbol (the table's `undated` state)
+      const u = states().undated || {};
+      const d = safeDash(u.dash);
+      if (d) sym.querySelectorAll("circle, rect, polygon").forEach((n) => n.setAttribute("stroke-dasharray", d));
+      if (Number.isFinite(u.marker_opacity)) wrap.style.opacity = String(u.marker_opacity);
+    }
     // The marker's accessible name (Leaflet makes a keyboard marker a button): its name and kind.
     wrap.appendChild(el("span", { className: "visually-hidden", text: [pick(p, "name") || p.name || fidOf(feature), t("kind." + kind)].join(" · ") }));
     return wrap;
   };
   return new LazyIcon({
     build,
-    className: `site-icon kc-feature lyr-${id} fid-${cssId(fidOf(feature))} kind-${cssId(kind)}` + (selected ? " selected" : ""),
+    className: `site-icon kc-feature lyr-${id} fid-${cssId(fidOf(feature))} kind-${cssId(kind)}` + (selected ? " selected" : "") + (undated ? " undated" : ""),
     iconSize: [size, size],
     iconAnchor: [size / 2, size / 2],
     tooltipAnchor: [size / 2, 0],

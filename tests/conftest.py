@@ -220,6 +220,19 @@ def fresh_postgis(pg_cluster) -> str:
     return pg_cluster.fresh()
 
 
+@pytest.fixture
+def pg_pool(fresh_postgis):
+    """A connection pool on a fresh, migrated PostGIS database (closed after the test)."""
+    from layers import pgdb
+
+    pool = pgdb.open_pool(fresh_postgis)
+    pgdb.migrate(pool)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
-"""The user-layer store on a real GeoPackage: typed round trips, versions, and writes that fail or die midway."""
+"""The user-layer store on both backends (a real GeoPackage, a real PostGIS): typed round trips, versions, and
+writes that fail or die midway. Tests taking `store` run once per backend with the same assertions."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import numpy as np
 import pytest
 import shapely
 from pandas.testing import assert_frame_equal
+from psycopg import sql
 
 from geo.errors import NotFound
+from layers.pgstore import DATA_SCHEMA, PostGISStore
 from layers.userstore import GeoPackageStore, StoreError, UserLayerStore, slug
 from tests.conftest import ROOT
 from tests.gdal import ogr_layers, ogrinfo
@@ -38,8 +41,46 @@ def sites(n: int = 3, text: str = "") -> gpd.GeoDataFrame:
 
 
 @pytest.fixture
-def store(tmp_path) -> GeoPackageStore:
+def gpkg_store(tmp_path) -> GeoPackageStore:
     return GeoPackageStore(tmp_path / "user-layers.gpkg")
+
+
+@pytest.fixture(params=["embedded", "postgis"])
+def store(request, tmp_path):
+    """The store of one backend: the embedded GeoPackage, or PostGIS on a fresh database."""
+    if request.param == "embedded":
+        yield GeoPackageStore(tmp_path / "user-layers.gpkg")
+        return
+    pool = request.getfixturevalue("pg_pool")
+    pg = PostGISStore(pool)
+    try:
+        yield pg
+    finally:
+        pg.close()
+
+
+def snapshot(store) -> list:
+    """Everything a store holds, to compare before and after a failed write (GeoPackage: the SQL dump;
+    PostGIS: its version tables with their rows, the layer metadata and the revision)."""
+    if isinstance(store, GeoPackageStore):
+        return dump(store.path)
+    with store.pool.connection() as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (DATA_SCHEMA,)
+            )
+        ]
+        rows = [
+            (t, con.execute(sql.SQL("SELECT * FROM {} ORDER BY fid").format(sql.Identifier(DATA_SCHEMA, t))).fetchall())
+            for t in tables
+        ]
+        meta = [
+            con.execute("SELECT * FROM user_layers ORDER BY seq").fetchall(),
+            con.execute("SELECT * FROM user_layer_versions ORDER BY layer_id, version").fetchall(),
+            con.execute("SELECT * FROM user_store_state").fetchall(),
+        ]
+    return [tables, rows, meta]
 
 
 def dump(path: Path) -> list[str]:
@@ -119,15 +160,15 @@ def test_replace_keeps_versions_and_restores(store):
 
 def test_exception_on_a_bad_row_midway_leaves_nothing(store):
     store.save("Labs", sites(), owner="ann")
-    before, revision = dump(store.path), store.revision()
+    before, revision = snapshot(store), store.revision()
     bad = sites(1000)
     bad["firms"] = bad["firms"].astype(object)
-    bad.loc[600, "firms"] = 2**70  # an integer SQLite cannot hold: fails on row 601, after 600 were inserted
-    with pytest.raises(OverflowError):
+    bad.loc[600, "firms"] = 2**70  # an integer neither store can hold: fails on row 601, after 600 were written
+    with pytest.raises((OverflowError, StoreError)):
         store.save("Broken", bad, owner="ann")
-    with pytest.raises(OverflowError):
+    with pytest.raises((OverflowError, StoreError)):
         store.replace("user-labs", bad, owner="ann")
-    assert dump(store.path) == before and store.revision() == revision
+    assert snapshot(store) == before and store.revision() == revision
     assert [i.id for i in store.list()] == ["user-labs"]
 
 
@@ -152,7 +193,8 @@ print("done", flush=True)
 
 
 @pytest.mark.gdal
-def test_writer_killed_midway_leaves_the_store_as_it_was(store):
+def test_writer_killed_midway_leaves_the_store_as_it_was(gpkg_store):
+    store = gpkg_store
     store.save("Labs", sites(), owner="ann")
     store.save("Pilots", sites(7), owner="bob")
     before, layers, revision = dump(store.path), store.list(), store.revision()
@@ -216,7 +258,8 @@ def test_readers_are_served_while_a_layer_is_written(store):
 
 
 @pytest.mark.gdal
-def test_the_store_is_a_geopackage_gdal_reads(store, tmp_path):
+def test_the_store_is_a_geopackage_gdal_reads(gpkg_store, tmp_path):
+    store = gpkg_store
     regions = gpd.GeoDataFrame(
         {"adcode": ["330106", "330109"], "name": ["西湖区", "萧山区"], "note": ["<b>x</b>", "y"]},
         geometry=[shapely.box(120, 30, 120.1, 30.1), shapely.MultiPolygon([shapely.box(120.2, 30, 120.3, 30.1)])],

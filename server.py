@@ -45,15 +45,16 @@ from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog
+from layers.backends import Backends, open_backends
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.importing import ImportOptions, read_upload, reconcile
-from layers.imports_pending import PendingImports
 from layers.ogc_provider import CatalogProvider
+from layers.pgdb import DatabaseStartError
 from layers.printing import print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
-from layers.users import User, UserDirectory, open_users
+from layers.users import User, UserDirectory
 from settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -183,10 +184,14 @@ class Forbidden(ApiError):
     status = 403
 
 
-def _secret_key(settings: Settings) -> str:
-    """The `secret_key` setting, or one kept in the data directory (made on first start, readable by us only)."""
+def _secret_key(settings: Settings, backends: Backends) -> str:
+    """The `secret_key` setting, else the one the instances on a database share, else one kept in the data
+    directory (made on first start, readable by us only)."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
+    shared = backends.shared_secret()
+    if shared is not None:
+        return shared
     path = settings.data_dir / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,11 +224,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (default: from the environment). The app owns its catalog,
     `app.extensions["catalog"]`, built here so bad shipped data fails at start-up, listing every problem."""
     settings = settings if settings is not None else load_settings()
+    backends = open_backends(settings)  # the embedded files, or PostGIS (DatabaseStartError when unreachable)
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config.update(
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=_secret_key(settings, backends),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=settings.import_max_bytes,  # uploads; other routes are held to max_body_bytes
@@ -231,10 +237,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
     )
     csrf = CSRFProtect(app)
-    catalog = Catalog.from_settings(settings)
-    users = open_users(settings.data_dir)
-    assert catalog.user_store is not None
-    editor = LayerEditor(catalog.user_store, users)
+    catalog = Catalog.from_settings(settings, backends)
+    users = backends.users
+    editor = LayerEditor(backends.store, users)
+    app.extensions["backends"] = backends
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
@@ -269,7 +275,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["users"] = users
     app.extensions["editor"] = editor
-    pending = PendingImports(ttl=IMPORT_TTL_SECONDS, cap=IMPORT_PENDING_CAP)
+    pending = backends.pending_imports(
+        catalog.gazetteer, catalog.boundaries, ttl=IMPORT_TTL_SECONDS, cap=IMPORT_PENDING_CAP
+    )
     app.extensions["pending_imports"] = pending
 
     def _require(role: str = "editor") -> User:
@@ -814,6 +822,9 @@ def main() -> int:
         return 2
     try:
         app = create_app(settings)
+    except DatabaseStartError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     except (DataError, BoundaryDataError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1

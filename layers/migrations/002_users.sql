@@ -29,3 +29,10 @@ CREATE TABLE audit_log (
   layer text NOT NULL,
   detail jsonb NOT NULL DEFAULT '{}'
 );
+
+-- Values every app instance must share: the key that signs session cookies (made once, by the first instance,
+-- unless the secret_key setting gives one), so a session started on one instance is valid on all of them.
+CREATE TABLE app_secrets (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);

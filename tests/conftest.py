@@ -233,6 +233,19 @@ def pg_pool(fresh_postgis):
         pool.close()
 
 
+BACKENDS = ("embedded", "postgis")
+
+
+def backend_settings(request, data_dir: Path, backend: str, **overrides):
+    """Settings of an app over `data_dir` on one backend: the embedded files, or a fresh PostGIS database of the
+    session's cluster (`KECHUANG_DATABASE_URL`). For fixtures parametrised over `BACKENDS`."""
+    from settings import load_settings
+
+    if backend == "postgis":
+        overrides["database_url"] = request.getfixturevalue("pg_cluster").fresh()
+    return load_settings(data_dir=data_dir, **overrides)
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)

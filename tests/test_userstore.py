@@ -10,16 +10,18 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
 import shapely
 from pandas.testing import assert_frame_equal
 from psycopg import sql
 
-from geo.errors import NotFound
+from geo.errors import NotFound, Unavailable
 from layers.pgstore import DATA_SCHEMA, PostGISStore
 from layers.userstore import GeoPackageStore, StoreError, UserLayerStore, slug
 from tests.conftest import ROOT
@@ -283,3 +285,103 @@ def test_the_store_is_a_geopackage_gdal_reads(gpkg_store, tmp_path):
     read = pyogrio.read_dataframe(store.path, layer="user-pilot-list_v1")
     assert read["name"].tolist() == ["西湖区", "萧山区"] and read.crs.to_epsg() == 4326
     assert read["note"].tolist() == ["<b>x</b>", "y"]
+
+
+def postgis_store(url: str) -> tuple[PostGISStore, object]:
+    """A PostGIS store on its own pool, as one app instance holds it."""
+    from layers import pgdb
+
+    pool = pgdb.open_pool(url)
+    pgdb.migrate(pool)
+    return PostGISStore(pool), pool
+
+
+def wait_for(check, what: str, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_postgis_revision_follows_other_instances_and_a_database_restart(pg_cluster, fresh_postgis):
+    a, pool_a = postgis_store(fresh_postgis)
+    b, pool_b = postgis_store(fresh_postgis)
+    try:
+        wait_for(b.listening.is_set, "instance B never listened")
+        info = a.save("Labs", sites(), owner="ann")
+        assert a.revision() == 1  # the writer sees its own write at once
+        wait_for(lambda: b.revision() == 1, "instance B never heard of A's write")
+        assert [i.id for i in b.list()] == [info.id]
+
+        pg_cluster.stop()
+        try:
+            assert b.revision() == 1  # kept in memory: no database needed to answer
+            wait_for(lambda: not b.listening.is_set(), "the listener did not notice the database went away")
+            with pytest.raises(Unavailable):
+                a.delete(info.id)
+        finally:
+            pg_cluster.start()
+        wait_for(b.listening.is_set, "the listener did not reconnect")
+
+        def deleted() -> bool:
+            try:
+                a.delete(info.id)
+            except Unavailable:
+                return False
+            return True
+
+        wait_for(deleted, "writes did not come back", seconds=60)
+        wait_for(lambda: b.revision() == 2, "instance B never heard of the delete after the restart")
+        assert b.list() == []
+    finally:
+        for store, pool in ((a, pool_a), (b, pool_b)):
+            store.close()
+            pool.close()
+
+
+PG_WRITER = """
+import sys, numpy as np, geopandas as gpd, shapely
+from layers import pgdb
+from layers.pgstore import PostGISStore
+n = 400_000
+frame = gpd.GeoDataFrame({"name": ["x" * 120 + str(i) for i in range(n)], "v": np.arange(n)},
+                         geometry=shapely.points(120 + np.arange(n) * 1e-6, np.full(n, 30.0)), crs="EPSG:4326")
+store = PostGISStore(pgdb.open_pool(sys.argv[1]), listen=False)
+print("writing", flush=True)
+store.save("Huge", frame, owner="killed")
+print("done", flush=True)
+"""
+
+
+def test_postgis_writer_killed_midway_leaves_the_store_as_it_was(pg_pool):
+    store = PostGISStore(pg_pool)
+    try:
+        store.save("Labs", sites(), owner="ann")
+        before, revision = snapshot(store), store.revision()
+        url = str(pg_pool.conninfo)
+        child = subprocess.Popen([sys.executable, "-c", PG_WRITER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "writing"
+        # wait until the COPY of the new version has sent well over 50,000 rows: the writer is midway
+        with psycopg.connect(url, autocommit=True) as con:
+            while child.poll() is None:
+                row = con.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy").fetchone()
+                if row and row[0] and row[0] > 50_000:
+                    break
+                time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait() == -signal.SIGKILL, "the writer finished before it was killed"
+        # the server ends the dead client's transaction: everything it wrote is rolled back
+        with psycopg.connect(url, autocommit=True) as con:
+            wait_for(
+                lambda: (
+                    not con.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
+                        " AND backend_type = 'client backend' AND query ILIKE 'COPY%'"
+                    ).fetchone()
+                ),
+                "the killed writer's session never ended",
+            )
+        assert snapshot(store) == before and store.revision() == revision
+        assert store.save("After", sites(), owner="ann").id == "user-after"
+    finally:
+        store.close()

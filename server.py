@@ -39,7 +39,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import quote_header_value
 
 from geo import formats, mapprint, ogc
-from geo.errors import ApiError, BadRequest, Busy
+from geo.errors import ApiError, BadRequest, Busy, Unavailable
 from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
@@ -822,7 +822,7 @@ def main() -> int:
         return 2
     try:
         app = create_app(settings)
-    except DatabaseStartError as exc:
+    except (DatabaseStartError, Unavailable) as exc:  # unreachable at start-up, or gone while starting
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     except (DataError, BoundaryDataError) as exc:

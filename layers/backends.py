@@ -74,7 +74,9 @@ def open_backends(settings: Settings) -> Backends:
     """The backends `settings` ask for (see the module docstring)."""
     if settings.database_url is None:
         return Backends(open_store(settings.data_dir), open_users(settings.data_dir))
-    from .pgdb import migrate, open_pool
+    from geo.errors import Unavailable
+
+    from .pgdb import DatabaseStartError, migrate, open_pool
     from .pgstore import PostGISStore
     from .pgusers import PostGISUsers
 
@@ -82,6 +84,9 @@ def open_backends(settings: Settings) -> Backends:
     try:
         migrate(pool)
         return Backends(PostGISStore(pool), PostGISUsers(pool), pool)
+    except Unavailable as exc:  # the database went away between the checks
+        pool.close()
+        raise DatabaseStartError(exc.message) from None
     except BaseException:
         pool.close()
         raise

@@ -38,6 +38,16 @@ MIGRATION_LOCK = 7_304_281_625_310_524_001  # pg_advisory_xact_lock key of the m
 CONNECT_TIMEOUT_S = 3  # libpq connect_timeout: how long one connection attempt may take
 POOL_TIMEOUT_S = 4.0  # how long a request waits for a pooled connection before answering 503
 RETRY_AFTER_S = 5
+# libpq options of every connection: bounded connects, and a server that vanishes without closing the socket
+# (a network partition) is noticed within seconds instead of when TCP gives up minutes later.
+CONNECTION_OPTIONS: dict[str, int | str] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms
+}
 LOST = (psycopg.OperationalError, PoolTimeout, PoolClosed)  # what "the database is not there" looks like
 
 
@@ -77,7 +87,7 @@ def open_pool(
         min_size=min_size,
         max_size=max_size,
         timeout=timeout,
-        kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": name},
+        kwargs={**CONNECTION_OPTIONS, "application_name": name},
         check=ConnectionPool.check_connection,
         name=name,
         open=False,

@@ -36,12 +36,13 @@ import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from geo.errors import NotFound
 
-from .pgdb import CONNECT_TIMEOUT_S, connection, one_line
+from .pgdb import CONNECTION_OPTIONS, connection, one_line
 from .userstore import LayerInfo, VersionInfo
 from .usertypes import StoreError, clean_title, new_id, prepare, uncell
 
@@ -98,7 +99,9 @@ class PostGISStore:
 
     def __init__(self, pool: ConnectionPool, *, listen: bool = True) -> None:
         self.pool = pool
-        self._conninfo = str(pool.conninfo)
+        self._listener_conninfo = make_conninfo(
+            str(pool.conninfo), application_name="kechuang-listener", **CONNECTION_OPTIONS
+        )
         self._revision_lock = threading.Lock()
         self._revision = self._read_revision()
         self._stop = threading.Event()
@@ -127,7 +130,7 @@ class PostGISStore:
         delay = 0.25
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as con:
+                with psycopg.connect(self._listener_conninfo, autocommit=True) as con:
                     con.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
                     reread = 0.0
                     self.listening.set()

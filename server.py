@@ -5,7 +5,9 @@ turn it (and anything unexpected, and every HTTP-layer error) into JSON in one p
 ever reaches a user. Cacheable answers (layers, OGC pages, profiles, search, exports) are computed once
 and served from bytes by geo.respcache (gzip, ETag/304, Range); other compressible answers (the page,
 assets) are gzipped in one after-request hook, which also sets the security headers. Prints run in a
-bounded pool. `main` serves the app with waitress (see `serve`).
+bounded pool. `main` serves the app with waitress (see `serve`). User layers, users and pending imports
+come from layers/backends.py: the data directory's files, or PostGIS when `database_url` is set (a database
+that cannot be reached stops start-up with one line; one lost while running answers writes with 503).
 
 Reading is open. Changes to user layers need an editor (`_require`): a session from the sign-in page `/login`
 (a server-side session id kept in Flask's signed cookie) or `Authorization: Bearer <token>`. No credentials:

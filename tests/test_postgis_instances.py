@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.postgis import free_port
+from tests.test_user_layers import Client
 
 NAMES = "西湖区\n滨江区\n萧山区\n"
 START_S = 180  # building the catalog takes a while on a loaded machine
@@ -76,8 +78,8 @@ def instance(database_url: str, data_dir: Path) -> Iterator[str]:
         log.close()
 
 
-def add_editor(database_url: str, data_dir: Path) -> str:
-    """An editor made with the users CLI on the database; its API token."""
+def add_editor(database_url: str, data_dir: Path, with_password: bool = False):
+    """An editor made with the users CLI on the database; its API token (and password when asked)."""
     out = subprocess.run(
         [sys.executable, "-m", "layers", "users", "add", "ed", "--role", "editor"],
         cwd=ROOT,
@@ -86,7 +88,8 @@ def add_editor(database_url: str, data_dir: Path) -> str:
         text=True,
     )
     assert out.returncode == 0, out.stderr
-    return out.stdout.splitlines()[1].removeprefix("token: ")
+    password, token = (line.split(": ", 1)[1] for line in out.stdout.splitlines()[:2])
+    return (token, password) if with_password else token
 
 
 def user_layers(base: str) -> dict[str, dict]:
@@ -118,7 +121,7 @@ def test_two_instances_share_layers_and_pending_imports(fresh_postgis, tmp_path)
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
     a_dir.mkdir()
     b_dir.mkdir()
-    token = add_editor(fresh_postgis, a_dir)
+    token, password = add_editor(fresh_postgis, a_dir, with_password=True)
     with instance(fresh_postgis, a_dir) as a, instance(fresh_postgis, b_dir) as b:
         assert user_layers(a) == {} and user_layers(b) == {}
 
@@ -150,9 +153,15 @@ def test_two_instances_share_layers_and_pending_imports(fresh_postgis, tmp_path)
         assert request(a, "GET", f"/api/layers/{layer}")[0] == 404
         assert set(user_layers(a)) == set(user_layers(b)) == {second}
 
-        # the audit log is shared too
-        status, _, sign = request(a, "GET", "/api/me", token=token)
-        assert status == 200 and sign["user"] == "ed"
+        # a sign-in on A is a session on B (sessions and the cookie key live in the database)
+        browser = Client(a)
+        page = browser.request("GET", "/login")[2].decode()
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        status, _, _ = browser.form("/login", {"name": "ed", "password": password, "csrf_token": csrf})
+        assert status == 303
+        browser.base = b
+        status, me = browser.json("GET", "/api/me")
+        assert status == 200 and (me["user"], me["via"]) == ("ed", "session")
 
 
 def test_database_stopping_mid_run(pg_cluster, fresh_postgis, tmp_path):

@@ -26,6 +26,7 @@ import builtins
 import datetime as _dt
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -132,19 +133,18 @@ class PostGISStore:
             try:
                 with psycopg.connect(self._listener_conninfo, autocommit=True) as con:
                     con.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
-                    reread = 0.0
-                    self.listening.set()
-                    delay = 0.25
+                    reread = 0.0  # read the row first: it covers whatever was missed while not listening
                     while not self._stop.is_set():
-                        now = _dt.datetime.now().timestamp()
-                        if now >= reread:
+                        if time.monotonic() >= reread:
                             row = con.execute("SELECT value FROM user_store_state WHERE key = 'revision'").fetchone()
                             self._raise_to(int(row[0]) if row else 0)
-                            reread = now + REREAD_S
+                            reread = time.monotonic() + REREAD_S
+                            self.listening.set()
+                            delay = 0.25
                         for note in con.notifies(timeout=0.5):
                             if note.payload.isdigit():
                                 self._raise_to(int(note.payload))
-            except psycopg.Error as exc:
+            except Exception as exc:  # a lost connection above all; the thread must outlive anything
                 if self.listening.is_set():
                     log.warning("user-layer listener lost the database: %s", one_line(exc))
                 self.listening.clear()

@@ -17,7 +17,8 @@ a listener thread that `LISTEN`s on its own connection, so a write on another in
 moment. When the listener loses its connection it reconnects (backing off up to a few seconds) and reads the
 revision row again, which covers the notifications it missed. While the database is gone the revision stays
 where it was, so the catalog keeps serving the layers it holds; reads that need the database and every write
-answer 503 (`geo.errors.Unavailable`, via pgdb.connection).
+answer 503 (`geo.errors.Unavailable`, via pgdb.connection). The number only rises: a database restored from
+an older backup keeps the instances' caches until its own revision passes theirs, so restart them after that.
 """
 
 from __future__ import annotations
@@ -177,7 +178,15 @@ class PostGISStore:
 
     # --- writing --------------------------------------------------------------------------------------
     def _write_version(
-        self, con: psycopg.Connection, layer_id: str, version: int, frame: gpd.GeoDataFrame, *, owner: str, source: str
+        self,
+        con: psycopg.Connection,
+        layer_id: str,
+        version: int,
+        frame: gpd.GeoDataFrame,
+        *,
+        owner: str,
+        source: str,
+        stamp: _dt.datetime | None = None,
     ) -> _dt.datetime:
         """Create, fill and index the table of one layer version and record it (in the caller's transaction)."""
         ready = prepare(frame, max_columns=MAX_COLUMNS)
@@ -201,7 +210,7 @@ class PostGISStore:
             for row in zip(range(1, len(geoms) + 1), geoms, *ready.columns, strict=True):
                 copy.write_row(row)
         con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(table))
-        stamp = _dt.datetime.now(_dt.UTC)
+        stamp = stamp or _dt.datetime.now(_dt.UTC)
         con.execute(
             "INSERT INTO user_layer_versions (layer_id, version, table_name, created, owner, source, count,"
             " geometry_type, columns, bbox) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -234,8 +243,7 @@ class PostGISStore:
                 " VALUES (%s, %s, %s, %s, %s, 1, %s)",
                 (layer_id, title, owner, stamp, stamp, source),
             )
-            made = self._write_version(con, layer_id, 1, frame, owner=owner, source=source)
-            con.execute("UPDATE user_layers SET created = %s, updated = %s WHERE id = %s", (made, made, layer_id))
+            self._write_version(con, layer_id, 1, frame, owner=owner, source=source, stamp=stamp)
         return self.info(layer_id)
 
     def replace(self, layer_id: str, frame: gpd.GeoDataFrame, *, owner: str, source: str = "") -> LayerInfo:

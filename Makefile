@@ -75,6 +75,7 @@ bench: install-test $(VENV)/.installed-bench
 	$(PY) bench/imports.py
 	$(PY) bench/userlayer.py
 	$(PY) bench/query.py
+	$(PY) bench/userstore.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

@@ -5,7 +5,9 @@ turn it (and anything unexpected, and every HTTP-layer error) into JSON in one p
 ever reaches a user. Cacheable answers (layers, OGC pages, profiles, search, exports) are computed once
 and served from bytes by geo.respcache (gzip, ETag/304, Range); other compressible answers (the page,
 assets) are gzipped in one after-request hook, which also sets the security headers. Prints run in a
-bounded pool. `main` serves the app with waitress (see `serve`).
+bounded pool. `main` serves the app with waitress (see `serve`). User layers, users and pending imports
+come from layers/backends.py: the data directory's files, or PostGIS when `database_url` is set (a database
+that cannot be reached stops start-up with one line; one lost while running answers writes with 503).
 
 Reading is open. Changes to user layers need an editor (`_require`): a session from the sign-in page `/login`
 (a server-side session id kept in Flask's signed cookie) or `Authorization: Bearer <token>`. No credentials:
@@ -39,18 +41,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import quote_header_value
 
 from geo import formats, mapprint, ogc
-from geo.errors import ApiError, BadRequest, Busy
+from geo.errors import ApiError, BadRequest, Busy, Unavailable
 from geo.geojson import MEDIA_TYPE
 from geo.maptext import map_lang
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog
+from layers.backends import Backends, open_backends
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.importing import ImportOptions, read_upload, reconcile
-from layers.imports_pending import PendingImports
 from layers.ogc_provider import CatalogProvider
+from layers.pgdb import DatabaseStartError
 from layers.printing import print_sources
 from layers.query import answer as query_answer
 from layers.query import answer_frame as query_frame
@@ -61,7 +64,7 @@ from layers.search import search
 from layers.styles import print_style, style_table
 from layers.timeline import as_of_note, frame_as_of, geojson_as_of, parse_as_of, profile_as_of, profiles_as_of
 from layers.timeline import years as timeline_years
-from layers.users import User, UserDirectory, open_users
+from layers.users import User, UserDirectory
 from settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -240,10 +243,14 @@ class Forbidden(ApiError):
     status = 403
 
 
-def _secret_key(settings: Settings) -> str:
-    """The `secret_key` setting, or one kept in the data directory (made on first start, readable by us only)."""
+def _secret_key(settings: Settings, backends: Backends) -> str:
+    """The `secret_key` setting, else the one the instances on a database share, else one kept in the data
+    directory (made on first start, readable by us only)."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
+    shared = backends.shared_secret()
+    if shared is not None:
+        return shared
     path = settings.data_dir / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,11 +283,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for `settings` (default: from the environment). The app owns its catalog,
     `app.extensions["catalog"]`, built here so bad shipped data fails at start-up, listing every problem."""
     settings = settings if settings is not None else load_settings()
+    backends = open_backends(settings)  # the embedded files, or PostGIS (DatabaseStartError when unreachable)
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.config.update(
-        SECRET_KEY=_secret_key(settings),
+        SECRET_KEY=_secret_key(settings, backends),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=settings.import_max_bytes,  # uploads; other routes are held to max_body_bytes
@@ -288,10 +296,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session
     )
     csrf = CSRFProtect(app)
-    catalog = Catalog.from_settings(settings)
-    users = open_users(settings.data_dir)
-    assert catalog.user_store is not None
-    editor = LayerEditor(catalog.user_store, users)
+    catalog = Catalog.from_settings(settings, backends)
+    users = backends.users
+    editor = LayerEditor(backends.store, users)
+    app.extensions["backends"] = backends
     app.extensions["catalog"] = catalog
     app.extensions["settings"] = settings
     cache = ResponseCache(settings.response_cache_mb * 1024 * 1024)
@@ -326,7 +334,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.extensions["users"] = users
     app.extensions["editor"] = editor
-    pending = PendingImports(ttl=IMPORT_TTL_SECONDS, cap=IMPORT_PENDING_CAP)
+    pending = backends.pending_imports(
+        catalog.gazetteer, catalog.boundaries, ttl=IMPORT_TTL_SECONDS, cap=IMPORT_PENDING_CAP
+    )
     app.extensions["pending_imports"] = pending
 
     def _require(role: str = "editor") -> User:
@@ -958,6 +968,9 @@ def main() -> int:
         return 2
     try:
         app = create_app(settings)
+    except (DatabaseStartError, Unavailable) as exc:  # unreachable at start-up, or gone while starting
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     except (DataError, BoundaryDataError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1

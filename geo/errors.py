@@ -40,3 +40,10 @@ class Busy(ApiError):
         super().__init__(message)
         self.details = {**details, "retry_after": retry_after}
         self.retry_after = retry_after
+
+
+class Unavailable(Busy):
+    """A service the answer needs (the database) cannot be reached right now; retry after `retry_after` s (503)."""
+
+    def __init__(self, message: str, *, retry_after: int = 5, **details: object) -> None:
+        super().__init__(message, retry_after=retry_after, **details)

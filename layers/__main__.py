@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from boundaries.store import BoundaryDataError
     from settings import SettingsError, load_settings
 
+    from .pgdb import DatabaseStartError
     from .records import DataError
     from .store import Catalog
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         cat = Catalog.from_settings(settings)
+    except DatabaseStartError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
     except (DataError, BoundaryDataError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -64,17 +68,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _users(argv: list[str]) -> int:
-    """`python -m layers users …`: who may edit user layers (see layers/users.py)."""
+    """`python -m layers users …`: who may edit user layers (see layers/users.py), in the users directory of
+    the configured backend (layers/backends.py)."""
     from settings import SettingsError, load_settings
 
-    from .users import cli
+    from .backends import Backends, open_backends
+    from .pgdb import DatabaseStartError
+    from .users import UserDirectory, cli
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
-    return cli(argv, settings.data_dir)
+    opened: list[Backends] = []
+
+    def directory() -> UserDirectory:
+        opened.append(open_backends(settings))
+        return opened[-1].users
+
+    try:
+        return cli(argv, directory)
+    except DatabaseStartError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for backends in opened:
+            backends.close()
 
 
 if __name__ == "__main__":

@@ -90,16 +90,23 @@ def main(argv: list[str], settings: Settings) -> int:
         print(f"nothing saved: {len(result.unresolved)} rows unresolved (settle them or use --skip-unresolved)",
               file=sys.stderr)  # fmt: skip
         return 1
+    from .backends import open_backends
     from .editing import LayerEditor
-    from .users import open_users
-    from .userstore import open_store
+    from .pgdb import DatabaseStartError
 
     try:
+        backends = open_backends(settings)
+    except DatabaseStartError as exc:
+        print(f"nothing saved: {exc}", file=sys.stderr)
+        return 2
+    try:
         frame = result.features(skip_unresolved=args.skip_unresolved)
-        editor = LayerEditor(open_store(settings.data_dir), open_users(settings.data_dir))
+        editor = LayerEditor(backends.store, backends.users)
         layer_id = editor.save(args.title or path.stem, frame, actor="cli", source=f"import of {path.name}").id
     except ApiError as exc:
         print(f"nothing saved: {exc.message}", file=sys.stderr)
         return 2
+    finally:
+        backends.close()
     print(layer_id)
     return 0

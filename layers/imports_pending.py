@@ -3,6 +3,8 @@
 `POST /api/imports` reconciles a list and keeps the result here; `POST /api/imports/<id>/commit` takes it back
 out to save it. Entries expire after `ttl` seconds and at most `cap` are kept (the oldest go first), so abandoned
 checks cost no memory for long. Nothing here is saved to disk: a restart forgets pending imports.
+`PendingImportStore` is the interface; with a database, layers/pgpending.py keeps them there instead, so an
+import checked on one app instance can be committed on another.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from geo.errors import NotFound
 
@@ -28,6 +31,22 @@ class Pending:
     source: str
     title: str
     created: float = field(default_factory=time.monotonic)
+
+
+class PendingImportStore(Protocol):
+    """Where checked imports wait for their commit."""
+
+    def add(self, result: Reconciliation, *, owner: str, source: str, title: str) -> str:
+        """Keep `result`; its new id."""
+        ...
+
+    def get(self, key: str) -> Pending:
+        """The pending import `key`, or 404 when it is unknown or expired."""
+        ...
+
+    def drop(self, key: str) -> None: ...
+
+    def __len__(self) -> int: ...
 
 
 class PendingImports:

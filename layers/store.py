@@ -24,11 +24,12 @@ from geo.shapes import circle, label_point
 from geo.simplify import simplify_coverage, tolerance_for_zoom
 
 from . import records
+from .backends import Backends, open_backends
 from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, USER_PALETTE, LayerSpec
 from .profiles import Profiles
 from .records import DataError, SeedTexts
 from .styles import LayerStyle
-from .userstore import LayerInfo, UserLayerStore, open_store
+from .userstore import LayerInfo, UserLayerStore
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -133,14 +134,16 @@ class Catalog:
         self.profiles = Profiles(self)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Catalog:
-        """The catalog of the configured data; the app (or CLI) that builds it keeps it."""
+    def from_settings(cls, settings: Settings, backends: Backends | None = None) -> Catalog:
+        """The catalog of the configured data, its user layers from `backends` (default: the ones `settings`
+        choose, layers/backends.py); the app (or CLI) that builds it keeps it."""
+        backends = backends if backends is not None else open_backends(settings)
         return cls(
             settings.boundaries,
             settings.layers_dir,
             settings.seeds_dir,
             settings.allow_unverified,
-            open_store(settings.data_dir),
+            backends.store,
         )
 
     # --- building -----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Who may change user layers: users with roles, their passwords, API tokens and sessions, and the audit log.
 
 Reading needs no user. Roles rank reader < editor < admin: an editor imports, replaces, renames and deletes user
-layers; an admin also reads the audit log. `UserDirectory` is the interface (a PostGIS-backed one follows);
+layers; an admin also reads the audit log. `UserDirectory` is the interface (layers/pgusers.py keeps it in PostGIS);
 `SqliteUsers` keeps everything in one SQLite file (default `<data_dir>/users.sqlite`, WAL mode).
 
 Passwords are hashed with argon2-cffi (Argon2id, its recommended parameters; re-hashed when they change).
@@ -20,7 +20,7 @@ import re
 import secrets
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +120,17 @@ def _stamp(moment: _dt.datetime | None = None) -> str:
     return (moment or _now()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """The SHA-256 (hex) kept for a token or session id."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_new_user(name: str, role: str) -> None:
+    """UserError unless `name` is a valid user name and `role` a role."""
+    if not NAME_PATTERN.match(name or ""):
+        raise UserError("a user name is 1–64 letters, digits, '.', '@', '_' or '-'")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
 
 
 SCHEMA = """
@@ -166,10 +175,7 @@ class SqliteUsers:
             con.close()
 
     def add(self, name: str, role: str) -> Credentials:
-        if not NAME_PATTERN.match(name or ""):
-            raise UserError("a user name is 1–64 letters, digits, '.', '@', '_' or '-'")
-        if role not in ROLES:
-            raise UserError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        check_new_user(name, role)
         password = secrets.token_urlsafe(12)
         user = User(name, role, _stamp())
         with self._db() as con:
@@ -210,7 +216,7 @@ class SqliteUsers:
         with self._db() as con:
             if not con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserError(f"no user {name!r}")
-            con.execute("INSERT INTO tokens VALUES (?, ?, ?)", (_digest(token), name, _stamp()))
+            con.execute("INSERT INTO tokens VALUES (?, ?, ?)", (secret_digest(token), name, _stamp()))
         return token
 
     def user_for_token(self, token: str) -> User | None:
@@ -219,7 +225,7 @@ class SqliteUsers:
         with self._db() as con:
             row = con.execute(
                 "SELECT u.name, u.role, u.created FROM tokens t JOIN users u ON u.name = t.name WHERE t.digest = ?",
-                (_digest(token),),
+                (secret_digest(token),),
             ).fetchone()
         return User(*row) if row else None
 
@@ -230,7 +236,7 @@ class SqliteUsers:
             con.execute("DELETE FROM sessions WHERE expires < ?", (_stamp(now),))
             con.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?)",
-                (_digest(session_id), name, _stamp(now), _stamp(now + _dt.timedelta(days=self.session_days))),
+                (secret_digest(session_id), name, _stamp(now), _stamp(now + _dt.timedelta(days=self.session_days))),
             )
         return session_id
 
@@ -239,13 +245,13 @@ class SqliteUsers:
             row = con.execute(
                 "SELECT u.name, u.role, u.created FROM sessions s JOIN users u ON u.name = s.name"
                 " WHERE s.digest = ? AND s.expires >= ?",
-                (_digest(session_id), _stamp()),
+                (secret_digest(session_id), _stamp()),
             ).fetchone()
         return User(*row) if row else None
 
     def end_session(self, session_id: str) -> None:
         with self._db() as con:
-            con.execute("DELETE FROM sessions WHERE digest = ?", (_digest(session_id),))
+            con.execute("DELETE FROM sessions WHERE digest = ?", (secret_digest(session_id),))
 
     def record(self, actor: str, action: str, layer: str, **detail: Any) -> None:
         with self._db() as con:
@@ -267,9 +273,9 @@ def open_users(data_dir: Path) -> UserDirectory:
     return SqliteUsers(Path(data_dir) / FILE_NAME)
 
 
-def cli(argv: list[str], data_dir: Path) -> int:
+def cli(argv: list[str], directory: Callable[[], UserDirectory]) -> int:
     """`python -m layers users add NAME --role editor|admin` (prints `password: …` and `token: …`) and
-    `python -m layers users list`."""
+    `python -m layers users list`; `directory()` opens the users directory once the arguments are good."""
     parser = argparse.ArgumentParser(prog="python -m layers users", description="Manage who may edit user layers.")
     sub = parser.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="create a user; prints a one-time password and an API token")
@@ -279,7 +285,7 @@ def cli(argv: list[str], data_dir: Path) -> int:
     token = sub.add_parser("token", help="print a new API token for a user")
     token.add_argument("name")
     args = parser.parse_args(argv)
-    users = open_users(data_dir)
+    users = directory()
     try:
         if args.action == "add":
             creds = users.add(args.name, args.role)

@@ -1,5 +1,7 @@
 """The user-layer store: layers people import, kept with their versions, behind one interface (`UserLayerStore`).
 
+The PostGIS implementation is layers/pgstore.py; both type columns through layers/usertypes.py.
+
 The embedded implementation, `GeoPackageStore`, keeps every user layer in ONE GeoPackage file (default
 `<data_dir>/user-layers.gpkg`) that QGIS and GDAL open directly:
 
@@ -27,14 +29,10 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import datetime as _dt
 import json
-import math
-import re
 import sqlite3
 import struct
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +43,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import ApiError, NotFound
+from geo.errors import NotFound
+
+from .usertypes import (
+    StoreError,
+    clean_title,
+    new_id,
+    now,
+    prepare,
+    slug,
+    uncell,
+)
 
 FILE_NAME = "user-layers.gpkg"
-ID_PREFIX = "user-"
 MAX_COLUMNS = 1000  # SQLite allows 2,000 columns a table; leave room and refuse clearly above this
-RESERVED = ("fid", "geom")
-TYPES = ("INTEGER", "REAL", "BOOLEAN", "DATE", "DATETIME", "TEXT")
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300  # GeoPackage 1.3 (GDAL 3.6 warns on 1.4)
 WGS84_WKT = (
@@ -59,12 +64,6 @@ WGS84_WKT = (
     'AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,'
     'AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
 )
-
-
-class StoreError(ApiError):
-    """A user layer cannot be written as given (400); the message says what is accepted."""
-
-    status = 400
 
 
 @dataclass(frozen=True)
@@ -141,10 +140,6 @@ class UserLayerStore(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def _identifier(title: str, layer_id: str, version: int) -> str:
     """The name QGIS shows for a version table (unique in gpkg_contents, as the spec requires)."""
     return f"{title} · v{version} · {layer_id}"
@@ -152,125 +147,6 @@ def _identifier(title: str, layer_id: str, version: int) -> str:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def slug(title: str) -> str:
-    """ASCII slug of a title; '' when it has no ASCII letter (Chinese titles, bare years)."""
-    text = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
-    return text if re.search(r"[a-z]", text) else ""
-
-
-def _column_type(values: pd.Series) -> str:
-    """The GeoPackage type a column is stored as: numbers stay numbers, dates dates, everything else text."""
-    dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "INTEGER"
-    if pd.api.types.is_float_dtype(dtype):
-        return "REAL"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "DATETIME"
-    present = [v for v in values if not _missing(v)]
-    if not present:
-        return "TEXT"
-    if all(isinstance(v, bool | np.bool_) for v in present):
-        return "BOOLEAN"
-    if all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in present):
-        return "INTEGER"
-    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in present):
-        return "REAL"
-    if all(isinstance(v, _dt.datetime) for v in present):
-        return "DATETIME"
-    if all(isinstance(v, _dt.date) and not isinstance(v, _dt.datetime) for v in present):
-        return "DATE"
-    return "TEXT"
-
-
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _cell(value: Any, kind: str) -> Any:
-    """One value as SQLite stores it for a column of `kind`."""
-    if _missing(value):
-        return None
-    if kind == "BOOLEAN":
-        return 1 if bool(value) else 0
-    if kind == "INTEGER":
-        return int(value)
-    if kind == "REAL":
-        return float(value)
-    if kind == "DATE":
-        return value.isoformat()[:10]
-    if kind == "DATETIME":
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
-
-
-def _cells(values: pd.Series, kind: str) -> list[Any]:
-    """A whole column as SQLite stores it (`_cell` per value, with fast paths for plain numbers and text)."""
-    if kind == "INTEGER" and pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
-        return [int(v) for v in values.to_numpy()] if values.dtype == object else values.astype("int64").tolist()
-    if kind == "REAL" and pd.api.types.is_float_dtype(values.dtype):
-        return [None if v != v else v for v in values.astype("float64").tolist()]  # NaN → NULL
-    if kind == "BOOLEAN" and values.dtype == bool:
-        return values.astype("int64").tolist()
-    items = values.astype(object).tolist()
-    if kind == "TEXT":
-        return [v if type(v) is str else _cell(v, kind) for v in items]
-    return [_cell(v, kind) for v in items]
-
-
-def _uncell(values: list[Any] | tuple[Any, ...], kind: str) -> pd.Series:
-    """A column read back from SQLite as the type it was written as."""
-    values = list(values)
-    if kind == "INTEGER":
-        return pd.Series(values, dtype="Int64" if None in values else "int64")
-    if kind == "REAL":
-        return pd.Series([np.nan if v is None else v for v in values], dtype=float)
-    if kind == "BOOLEAN":
-        if None in values:
-            return pd.Series([None if v is None else bool(v) for v in values], dtype="boolean")
-        return pd.Series([bool(v) for v in values], dtype=bool)
-    if kind == "DATE":
-        return pd.Series([None if v is None else _dt.date.fromisoformat(v[:10]) for v in values], dtype=object)
-    if kind == "DATETIME":
-        return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"))
-    return pd.Series(values, dtype=object)
-
-
-def _geometry_type(geoms: np.ndarray) -> str:
-    kinds = {t for t in shapely.get_type_id(geoms).tolist() if t >= 0}
-    names = {0: "POINT", 1: "LINESTRING", 3: "POLYGON", 4: "MULTIPOINT", 5: "MULTILINESTRING", 6: "MULTIPOLYGON"}
-    found = {names.get(k, "GEOMETRY") for k in kinds}
-    if len(found) == 1:
-        return found.pop()
-    families = {n.removeprefix("MULTI") for n in found}
-    if len(families) == 1 and "GEOMETRY" not in families:
-        return "MULTI" + families.pop()
-    return "GEOMETRY"
-
-
-def _to_multi(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
-    """Single parts promoted to multi when the layer mixes both (one declared type for GDAL and QGIS)."""
-    if not geometry_type.startswith("MULTI"):
-        return geoms
-    single = {"MULTIPOINT": 0, "MULTILINESTRING": 1, "MULTIPOLYGON": 3}[geometry_type]
-    out = geoms.copy()
-    mask = shapely.get_type_id(geoms) == single
-    if mask.any():
-        maker = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}[single]
-        out[mask] = [maker([g]) for g in geoms[mask]]
-    return out
 
 
 def gpkg_blobs(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
@@ -406,39 +282,20 @@ class GeoPackageStore:
         self, con: sqlite3.Connection, layer_id: str, title: str, version: int, frame: gpd.GeoDataFrame, **meta: str
     ) -> dict[str, Any]:
         """Create and fill the table of one layer version and register it (inside the caller's transaction)."""
-        if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-            raise StoreError("a user layer needs a GeoDataFrame with a geometry column")
-        if frame.crs is not None and frame.crs.to_epsg() != 4326:
-            frame = frame.to_crs(4326)
-        data = [c for c in frame.columns if c != frame.geometry.name]
-        if len(data) > MAX_COLUMNS:
-            raise StoreError(f"a user layer may have at most {MAX_COLUMNS} columns, this one has {len(data)}")
-        names: list[str] = []
-        for col in data:
-            name = str(col).strip() or "column"
-            base, n = name, 1
-            while name.lower() in {*(x.lower() for x in names), *RESERVED}:
-                n += 1
-                name = f"{base}_{n}"
-            names.append(name)
-        kinds = [_column_type(frame[c]) for c in data]
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        geometry_type = _geometry_type(geoms)
-        geoms = _to_multi(geoms, geometry_type)
+        ready = prepare(frame, max_columns=MAX_COLUMNS)
+        names, kinds, geoms, declared, bbox = ready.names, ready.kinds, ready.geoms, ready.geometry_type, ready.bbox
         table = f"{layer_id}_v{version}"
         cols = ", ".join(f"{_quote(n)} {k}" for n, k in zip(names, kinds, strict=True))
         con.execute(
-            f"CREATE TABLE {_quote(table)} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {geometry_type}"
+            f"CREATE TABLE {_quote(table)} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {declared}"
             + (f", {cols}" if cols else "")
             + ")"
         )
-        rows = zip(gpkg_blobs(geoms), *(_cells(frame[c], k) for c, k in zip(data, kinds, strict=True)), strict=True)
-        marks = ", ".join("?" * (len(data) + 1))
+        rows = zip(gpkg_blobs(geoms), *ready.columns, strict=True)
+        marks = ", ".join("?" * (len(names) + 1))
         quoted = ", ".join(["geom", *(_quote(n) for n in names)])
         con.executemany(f"INSERT INTO {_quote(table)} ({quoted}) VALUES ({marks})", rows)
-        present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-        bbox = tuple(float(v) for v in shapely.total_bounds(present)) if len(present) else None
-        stamp = _now()
+        stamp = now()
         con.execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change,"
             " min_x, min_y, max_x, max_y, srs_id) VALUES (?, 'features', ?, ?, ?, ?, ?, ?, ?, 4326)",
@@ -446,7 +303,7 @@ class GeoPackageStore:
         )
         con.execute(
             "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)",
-            (table, geometry_type),
+            (table, declared),
         )
         con.execute(
             "INSERT INTO user_layer_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -458,8 +315,8 @@ class GeoPackageStore:
                 meta["owner"],
                 meta.get("source", ""),
                 len(frame),
-                geometry_type,
-                json.dumps(list(zip(names, kinds, strict=True)), ensure_ascii=False),
+                declared,
+                ready.columns_json(),
                 json.dumps(bbox) if bbox else None,
             ),
         )
@@ -467,22 +324,11 @@ class GeoPackageStore:
 
     def _new_id(self, con: sqlite3.Connection, title: str) -> str:
         taken = {r[0] for r in con.execute("SELECT id FROM user_layers")}
-        base = slug(title)
-        if base and ID_PREFIX + base not in taken:
-            return ID_PREFIX + base
-        while True:
-            candidate = ID_PREFIX + (f"{base}-" if base else "") + uuid.uuid4().hex[: 4 if base else 8]
-            if candidate not in taken:
-                return candidate
+        return new_id(title, taken.__contains__)
 
     @staticmethod
     def _title(title: str) -> str:
-        text = " ".join(str(title or "").split())
-        if not text:
-            raise StoreError("a user layer needs a title (any text, at most 200 characters)")
-        if len(text) > 200:
-            raise StoreError(f"a title may have at most 200 characters, this one has {len(text)}")
-        return text
+        return clean_title(title)
 
     def save(self, title: str, frame: gpd.GeoDataFrame, *, owner: str, source: str = "") -> LayerInfo:
         title = self._title(title)
@@ -514,7 +360,7 @@ class GeoPackageStore:
         title = self._title(title)
         with self._write() as con:
             self._row(con, layer_id)
-            con.execute("UPDATE user_layers SET title = ?, updated = ? WHERE id = ?", (title, _now(), layer_id))
+            con.execute("UPDATE user_layers SET title = ?, updated = ? WHERE id = ?", (title, now(), layer_id))
             for version, table in con.execute(
                 "SELECT version, table_name FROM user_layer_versions WHERE layer_id = ?", (layer_id,)
             ).fetchall():
@@ -541,7 +387,7 @@ class GeoPackageStore:
         with self._write() as con:
             self._row(con, layer_id)
             self._version_row(con, layer_id, version)
-            con.execute("UPDATE user_layers SET version = ?, updated = ? WHERE id = ?", (version, _now(), layer_id))
+            con.execute("UPDATE user_layers SET version = ?, updated = ? WHERE id = ?", (version, now(), layer_id))
         return self.info(layer_id)
 
     # --- reading ----------------------------------------------------------------------------------------
@@ -625,7 +471,7 @@ class GeoPackageStore:
             rows = con.execute(f"SELECT {select} FROM {_quote(v['table_name'])} ORDER BY fid").fetchall()
         cols = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 2)
         fids = list(cols[0])
-        data = {name: _uncell(cols[i + 2], kind) for i, (name, kind) in enumerate(columns)}
+        data = {name: uncell(cols[i + 2], kind) for i, (name, kind) in enumerate(columns)}
         frame = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries(geometries(cols[1])), crs="EPSG:4326")
         frame.index = pd.Index(fids, name="fid")
         return frame

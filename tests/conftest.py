@@ -192,6 +192,60 @@ def browser():
         b.close()
 
 
+# ------------------------------------------------------------------ PostgreSQL + PostGIS (tests/postgis.py)
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL 15 cluster for the session (stop()/start() it for fault tests). Missing
+    binaries are a failure, not a skip: `make test` installs them."""
+    from tests.postgis import Cluster
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session")
+def postgis_url(pg_cluster) -> str:
+    """URL of a database with the PostGIS extension, shared by the session."""
+    return pg_cluster.fresh("session")
+
+
+@pytest.fixture
+def fresh_postgis(pg_cluster) -> str:
+    """URL of a new, empty PostGIS database for one test (a copy of the cluster's template)."""
+    if not pg_cluster.running():
+        pg_cluster.start()  # a fault test that failed midway left it stopped
+    return pg_cluster.fresh()
+
+
+@pytest.fixture
+def pg_pool(fresh_postgis):
+    """A connection pool on a fresh, migrated PostGIS database (closed after the test)."""
+    from layers import pgdb
+
+    pool = pgdb.open_pool(fresh_postgis)
+    pgdb.migrate(pool)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+BACKENDS = ("embedded", "postgis")
+
+
+def backend_settings(request, data_dir: Path, backend: str, **overrides):
+    """Settings of an app over `data_dir` on one backend: the embedded files, or a fresh PostGIS database of the
+    session's cluster (`KECHUANG_DATABASE_URL`). For fixtures parametrised over `BACKENDS`."""
+    from settings import load_settings
+
+    if backend == "postgis":
+        overrides["database_url"] = request.getfixturevalue("pg_cluster").fresh()
+    return load_settings(data_dir=data_dir, **overrides)
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import BACKENDS, ROOT, backend_settings
 
 MIXED = "区县,高新技术企业数\n杭州市萧山区,12\n萧山,3\n330109,4\n江干区,5\n萧山去,6\n"
 
@@ -54,24 +54,35 @@ def test_saving_with_unresolved_rows_saves_nothing(tmp_path):
     assert "nothing saved" in done.stderr and "--skip-unresolved" in done.stderr
 
 
-def test_saving_makes_a_user_layer_the_store_lists(tmp_path):
-    """Without --dry-run the list becomes a user layer in the data directory's store, and the audit log says so."""
-    from layers.users import open_users
-    from layers.userstore import open_store
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_saving_makes_a_user_layer_the_store_lists(request, backend, tmp_path):
+    """Without --dry-run the list becomes a user layer in the configured store (the data directory's, or
+    PostGIS with KECHUANG_DATABASE_URL), and the audit log says so."""
+    from layers.backends import open_backends
 
     path = tmp_path / "ok.csv"
     path.write_text("县,高新技术企业数\n萧山,12\n瑞安,7\n", encoding="utf-8")
     data = tmp_path / "data"
-    done = cli(str(path), "--title", "试点", env={"KECHUANG_DATA_DIR": str(data)})
+    settings = backend_settings(request, data, backend)
+    env = {
+        "KECHUANG_DATA_DIR": str(data),
+        **({"KECHUANG_DATABASE_URL": settings.database_url} if settings.database_url else {}),
+    }
+    done = cli(str(path), "--title", "试点", env=env)
     assert done.returncode == 0, done.stderr
     layer_id = done.stdout.strip()
     assert layer_id.startswith("user-")
-    store = open_store(data)
-    assert [(i.id, i.title, i.count) for i in store.list()] == [(layer_id, "试点", 2)]
-    frame = store.load(layer_id)
-    assert sorted(frame["name"]) == ["瑞安市", "萧山区"]
-    assert frame["高新技术企业数"].dtype.kind == "i"  # numbers stay numbers
-    assert any(e.action == "import" and e.layer == layer_id and e.actor == "cli" for e in open_users(data).audit(10))
+    backends = open_backends(settings)
+    try:
+        store = backends.store
+        assert [(i.id, i.title, i.count) for i in store.list()] == [(layer_id, "试点", 2)]
+        frame = store.load(layer_id)
+        assert sorted(frame["name"]) == ["瑞安市", "萧山区"]
+        assert frame["高新技术企业数"].dtype.kind == "i"  # numbers stay numbers
+        audit = backends.users.audit(10)
+        assert any(e.action == "import" and e.layer == layer_id and e.actor == "cli" for e in audit)
+    finally:
+        backends.close()
 
 
 def test_options_for_names_sheets_and_points(tmp_path):

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from settings import load_settings
-from tests.conftest import serve
+from tests.conftest import BACKENDS, backend_settings, serve
 from tests.gdal import ogr_layers, ogrinfo
 from tests.test_user_layers import Client, bearer
 
@@ -42,18 +42,25 @@ def upload(c: Client, path: str, filename: str, data: bytes, token: str | None, 
     return status, json.loads(raw) if raw else None
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory):
+    """The app on each backend (embedded files, PostGIS) with an editor and a reader."""
     data_dir = tmp_path_factory.mktemp("data")
-    settings = load_settings(data_dir=data_dir)
-    from layers.users import open_users
+    settings = backend_settings(request, data_dir, request.param)
+    from layers.backends import open_backends
     from server import create_app
 
-    users = open_users(data_dir)
-    creds = {"ed": users.add("ed", "editor"), "rita": users.add("rita", "reader")}
+    backends = open_backends(settings)  # users made before the app starts, as the CLI would
+    try:
+        creds = {"ed": backends.users.add("ed", "editor"), "rita": backends.users.add("rita", "reader")}
+    finally:
+        backends.close()
     app = create_app(settings)
-    with serve(app) as base:
-        yield {"app": app, "base": base, "settings": settings, "creds": creds}
+    try:
+        with serve(app) as base:
+            yield {"app": app, "base": base, "settings": settings, "creds": creds}
+    finally:
+        app.extensions["backends"].close()
 
 
 def test_check_settle_commit_and_serve(site, tmp_path):
@@ -112,9 +119,13 @@ def test_check_settle_commit_and_serve(site, tmp_path):
 
     from server import create_app
 
-    with serve(create_app(site["settings"])) as base:
-        listed = {x["id"]: x for x in Client(base).json("GET", "/api/layers")[1]["layers"]}
-        assert listed[layer]["title"] == "高企 2024"
+    again = create_app(site["settings"])
+    try:
+        with serve(again) as base:
+            listed = {x["id"]: x for x in Client(base).json("GET", "/api/layers")[1]["layers"]}
+            assert listed[layer]["title"] == "高企 2024"
+    finally:
+        again.extensions["backends"].close()
 
 
 def test_pasted_names_and_replacing_a_layer_from_a_csv(site):

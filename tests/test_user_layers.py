@@ -9,21 +9,22 @@ import http.cookiejar
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 
 import geopandas as gpd
+import psycopg
 import pytest
 import shapely
 
-from layers.users import SqliteUsers
-from layers.userstore import GeoPackageStore
-from settings import load_settings
-from tests.conftest import ROOT, serve
+from layers.backends import open_backends
+from tests.conftest import BACKENDS, ROOT, backend_settings, serve
 from tests.gdal import ogr_layers, ogrinfo
 
 
@@ -88,18 +89,22 @@ def points_frame() -> gpd.GeoDataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """An app over a fresh data directory, served over HTTP, with an editor, an admin and a reader."""
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(request, tmp_path_factory):
+    """An app over a fresh data directory (and, for PostGIS, a fresh database), served over HTTP, with an
+    editor, an admin and a reader."""
     data_dir = tmp_path_factory.mktemp("data")
-    settings = load_settings(data_dir=data_dir)
+    settings = backend_settings(request, data_dir, request.param)
     from server import create_app
 
     app = create_app(settings)
     users = app.extensions["users"]
     creds = {name: users.add(name, role) for name, role in (("ed", "editor"), ("root", "admin"), ("rita", "reader"))}
-    with serve(app) as base:
-        yield {"app": app, "base": base, "settings": settings, "creds": creds}
+    try:
+        with serve(app) as base:
+            yield {"app": app, "base": base, "settings": settings, "creds": creds, "backend": request.param}
+    finally:
+        app.extensions["backends"].close()
 
 
 def saved(site, title: str, frame: gpd.GeoDataFrame | None = None) -> str:
@@ -250,7 +255,6 @@ def test_sign_in_page_session_and_csrf(site):
 
 
 def test_a_user_layer_is_a_layer_like_any_other(site, tmp_path):
-    catalog = site["app"].extensions["catalog"]
     layer = saved(site, "High-tech firms 2024")
     points = saved(site, "实验室", points_frame())
     c = Client(site["base"])
@@ -317,10 +321,17 @@ def test_a_user_layer_is_a_layer_like_any_other(site, tmp_path):
     assert sorted(f["id"] for f in by_layer[layer]["features"]) == ["330106", "330108", "330109"]
     assert layer not in {x["layer"] for x in c.json("GET", "/api/regions/330200")[1]["user_layers"]}
 
-    # a change made by another process (another store over the same file) is seen at once
-    GeoPackageStore(catalog.user_store.path).replace(layer, points_frame(), owner="cli")
-    status, body = c.json("GET", "/api/layers")
-    assert {x["id"]: x for x in body["layers"]}[layer]["version"] == 2
+    # a change made by another process (another store over the same file or database) is seen: at once for
+    # the file, within a moment for PostGIS (the other store's NOTIFY)
+    other = open_backends(site["settings"])
+    try:
+        other.store.replace(layer, points_frame(), owner="cli")
+    finally:
+        other.close()
+    deadline = time.monotonic() + 10
+    while {x["id"]: x for x in c.json("GET", "/api/layers")[1]["layers"]}[layer]["version"] != 2:
+        assert site["backend"] == "postgis" and time.monotonic() < deadline, "the change was not seen"
+        time.sleep(0.1)
     assert len(c.json("GET", f"/api/layers/{layer}")[1]["features"]) == 2
     assert layer not in {x["layer"] for x in c.json("GET", "/api/regions/330106")[1]["user_layers"]}
 
@@ -329,14 +340,22 @@ def test_a_user_layer_is_a_layer_like_any_other(site, tmp_path):
 
     again = create_app(site["settings"])
     assert again.config["SECRET_KEY"] == site["app"].config["SECRET_KEY"]
-    with serve(again) as base:
-        status, body = Client(base).json("GET", "/api/layers")
-        ids = {x["id"]: x for x in body["layers"]}
-        assert ids[layer]["version"] == 2 and ids[points]["title"] == "实验室"
+    try:
+        with serve(again) as base:
+            status, body = Client(base).json("GET", "/api/layers")
+            ids = {x["id"]: x for x in body["layers"]}
+            assert ids[layer]["version"] == 2 and ids[points]["title"] == "实验室"
+    finally:
+        again.extensions["backends"].close()
 
 
-def test_the_embedded_store_file_is_read_by_gdal(site):
-    saved(site, "Store check")
+def test_the_store_is_read_by_gdal(site):
+    layer = saved(site, "Store check")
+    if site["backend"] == "postgis":  # GDAL's PostgreSQL driver reads the version table as QGIS would
+        url = site["settings"].database_url
+        text = ogrinfo("-so", f"PG:{url}", f"user_layer_data.{layer}_v1")
+        assert "Feature Count: 3" in text and "Multi Polygon" in text and 'ID["EPSG",4326]' in text
+        return
     store_path = site["app"].extensions["catalog"].user_store.path
     assert store_path == site["settings"].data_dir / "user-layers.gpkg"
     layers = {x["name"]: x for x in ogr_layers(store_path)}
@@ -344,8 +363,12 @@ def test_the_embedded_store_file_is_read_by_gdal(site):
     assert layers["user-store-check_v1"]["geometry"] == "Multi Polygon"
 
 
-def test_users_cli_prints_two_lines_and_lists(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_users_cli_prints_two_lines_and_lists(request, backend, tmp_path):
     env = {**os.environ, "KECHUANG_DATA_DIR": str(tmp_path)}
+    settings = backend_settings(request, tmp_path, backend)
+    if settings.database_url:
+        env["KECHUANG_DATABASE_URL"] = settings.database_url
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -357,14 +380,20 @@ def test_users_cli_prints_two_lines_and_lists(tmp_path):
     lines = out.stdout.splitlines()
     assert len(lines) == 2 and lines[0].startswith("password: ") and lines[1].startswith("token: kc_")
     password, token = lines[0].removeprefix("password: "), lines[1].removeprefix("token: ")
-    users = SqliteUsers(tmp_path / "users.sqlite")
-    assert users.check_password("alice", password).role == "editor"
-    assert users.check_password("alice", password + "x") is None
-    assert users.user_for_token(token).name == "alice"
-    assert (
-        "argon2id"
-        in __import__("sqlite3").connect(tmp_path / "users.sqlite").execute("SELECT password FROM users").fetchone()[0]
-    )
+    backends = open_backends(settings)
+    try:
+        users = backends.users
+        assert users.check_password("alice", password).role == "editor"
+        assert users.check_password("alice", password + "x") is None
+        assert users.user_for_token(token).name == "alice"
+    finally:
+        backends.close()
+    if backend == "postgis":
+        with psycopg.connect(settings.database_url) as con:
+            stored = con.execute("SELECT password FROM users").fetchone()[0]
+    else:
+        stored = sqlite3.connect(tmp_path / "users.sqlite").execute("SELECT password FROM users").fetchone()[0]
+    assert stored.startswith("$argon2id$")
     assert run("add", "alice", "--role", "admin").returncode == 1
     assert run("add", "bob", "--role", "owner").returncode == 2  # argparse refuses the role
     assert run("add", "bob", "--role", "admin").returncode == 0

@@ -1,4 +1,5 @@
-"""The user-layer store on a real GeoPackage: typed round trips, versions, and writes that fail or die midway."""
+"""The user-layer store on both backends (a real GeoPackage, a real PostGIS): typed round trips, versions, and
+writes that fail or die midway. Tests taking `store` run once per backend with the same assertions."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
 import shapely
 from pandas.testing import assert_frame_equal
+from psycopg import sql
 
-from geo.errors import NotFound
+from geo.errors import NotFound, Unavailable
+from layers.pgstore import DATA_SCHEMA, PostGISStore
 from layers.userstore import GeoPackageStore, StoreError, UserLayerStore, slug
 from tests.conftest import ROOT
 from tests.gdal import ogr_layers, ogrinfo
@@ -38,8 +43,46 @@ def sites(n: int = 3, text: str = "") -> gpd.GeoDataFrame:
 
 
 @pytest.fixture
-def store(tmp_path) -> GeoPackageStore:
+def gpkg_store(tmp_path) -> GeoPackageStore:
     return GeoPackageStore(tmp_path / "user-layers.gpkg")
+
+
+@pytest.fixture(params=["embedded", "postgis"])
+def store(request, tmp_path):
+    """The store of one backend: the embedded GeoPackage, or PostGIS on a fresh database."""
+    if request.param == "embedded":
+        yield GeoPackageStore(tmp_path / "user-layers.gpkg")
+        return
+    pool = request.getfixturevalue("pg_pool")
+    pg = PostGISStore(pool)
+    try:
+        yield pg
+    finally:
+        pg.close()
+
+
+def snapshot(store) -> list:
+    """Everything a store holds, to compare before and after a failed write (GeoPackage: the SQL dump;
+    PostGIS: its version tables with their rows, the layer metadata and the revision)."""
+    if isinstance(store, GeoPackageStore):
+        return dump(store.path)
+    with store.pool.connection() as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1", (DATA_SCHEMA,)
+            )
+        ]
+        rows = [
+            (t, con.execute(sql.SQL("SELECT * FROM {} ORDER BY fid").format(sql.Identifier(DATA_SCHEMA, t))).fetchall())
+            for t in tables
+        ]
+        meta = [
+            con.execute("SELECT * FROM user_layers ORDER BY seq").fetchall(),
+            con.execute("SELECT * FROM user_layer_versions ORDER BY layer_id, version").fetchall(),
+            con.execute("SELECT * FROM user_store_state").fetchall(),
+        ]
+    return [tables, rows, meta]
 
 
 def dump(path: Path) -> list[str]:
@@ -119,15 +162,15 @@ def test_replace_keeps_versions_and_restores(store):
 
 def test_exception_on_a_bad_row_midway_leaves_nothing(store):
     store.save("Labs", sites(), owner="ann")
-    before, revision = dump(store.path), store.revision()
+    before, revision = snapshot(store), store.revision()
     bad = sites(1000)
     bad["firms"] = bad["firms"].astype(object)
-    bad.loc[600, "firms"] = 2**70  # an integer SQLite cannot hold: fails on row 601, after 600 were inserted
-    with pytest.raises(OverflowError):
+    bad.loc[600, "firms"] = 2**70  # an integer neither store can hold: fails on row 601, after 600 were written
+    with pytest.raises((OverflowError, StoreError)):
         store.save("Broken", bad, owner="ann")
-    with pytest.raises(OverflowError):
+    with pytest.raises((OverflowError, StoreError)):
         store.replace("user-labs", bad, owner="ann")
-    assert dump(store.path) == before and store.revision() == revision
+    assert snapshot(store) == before and store.revision() == revision
     assert [i.id for i in store.list()] == ["user-labs"]
 
 
@@ -152,7 +195,8 @@ print("done", flush=True)
 
 
 @pytest.mark.gdal
-def test_writer_killed_midway_leaves_the_store_as_it_was(store):
+def test_writer_killed_midway_leaves_the_store_as_it_was(gpkg_store):
+    store = gpkg_store
     store.save("Labs", sites(), owner="ann")
     store.save("Pilots", sites(7), owner="bob")
     before, layers, revision = dump(store.path), store.list(), store.revision()
@@ -216,7 +260,8 @@ def test_readers_are_served_while_a_layer_is_written(store):
 
 
 @pytest.mark.gdal
-def test_the_store_is_a_geopackage_gdal_reads(store, tmp_path):
+def test_the_store_is_a_geopackage_gdal_reads(gpkg_store, tmp_path):
+    store = gpkg_store
     regions = gpd.GeoDataFrame(
         {"adcode": ["330106", "330109"], "name": ["西湖区", "萧山区"], "note": ["<b>x</b>", "y"]},
         geometry=[shapely.box(120, 30, 120.1, 30.1), shapely.MultiPolygon([shapely.box(120.2, 30, 120.3, 30.1)])],
@@ -240,3 +285,103 @@ def test_the_store_is_a_geopackage_gdal_reads(store, tmp_path):
     read = pyogrio.read_dataframe(store.path, layer="user-pilot-list_v1")
     assert read["name"].tolist() == ["西湖区", "萧山区"] and read.crs.to_epsg() == 4326
     assert read["note"].tolist() == ["<b>x</b>", "y"]
+
+
+def postgis_store(url: str) -> tuple[PostGISStore, object]:
+    """A PostGIS store on its own pool, as one app instance holds it."""
+    from layers import pgdb
+
+    pool = pgdb.open_pool(url)
+    pgdb.migrate(pool)
+    return PostGISStore(pool), pool
+
+
+def wait_for(check, what: str, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_postgis_revision_follows_other_instances_and_a_database_restart(pg_cluster, fresh_postgis):
+    a, pool_a = postgis_store(fresh_postgis)
+    b, pool_b = postgis_store(fresh_postgis)
+    try:
+        wait_for(b.listening.is_set, "instance B never listened")
+        info = a.save("Labs", sites(), owner="ann")
+        assert a.revision() == 1  # the writer sees its own write at once
+        wait_for(lambda: b.revision() == 1, "instance B never heard of A's write")
+        assert [i.id for i in b.list()] == [info.id]
+
+        pg_cluster.stop()
+        try:
+            assert b.revision() == 1  # kept in memory: no database needed to answer
+            wait_for(lambda: not b.listening.is_set(), "the listener did not notice the database went away")
+            with pytest.raises(Unavailable):
+                a.delete(info.id)
+        finally:
+            pg_cluster.start()
+        wait_for(b.listening.is_set, "the listener did not reconnect")
+
+        def deleted() -> bool:
+            try:
+                a.delete(info.id)
+            except Unavailable:
+                return False
+            return True
+
+        wait_for(deleted, "writes did not come back", seconds=60)
+        wait_for(lambda: b.revision() == 2, "instance B never heard of the delete after the restart")
+        assert b.list() == []
+    finally:
+        for store, pool in ((a, pool_a), (b, pool_b)):
+            store.close()
+            pool.close()
+
+
+PG_WRITER = """
+import sys, numpy as np, geopandas as gpd, shapely
+from layers import pgdb
+from layers.pgstore import PostGISStore
+n = 400_000
+frame = gpd.GeoDataFrame({"name": ["x" * 120 + str(i) for i in range(n)], "v": np.arange(n)},
+                         geometry=shapely.points(120 + np.arange(n) * 1e-6, np.full(n, 30.0)), crs="EPSG:4326")
+store = PostGISStore(pgdb.open_pool(sys.argv[1]), listen=False)
+print("writing", flush=True)
+store.save("Huge", frame, owner="killed")
+print("done", flush=True)
+"""
+
+
+def test_postgis_writer_killed_midway_leaves_the_store_as_it_was(pg_pool):
+    store = PostGISStore(pg_pool)
+    try:
+        store.save("Labs", sites(), owner="ann")
+        before, revision = snapshot(store), store.revision()
+        url = str(pg_pool.conninfo)
+        child = subprocess.Popen([sys.executable, "-c", PG_WRITER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "writing"
+        # wait until the COPY of the new version has sent well over 50,000 rows: the writer is midway
+        with psycopg.connect(url, autocommit=True) as con:
+            while child.poll() is None:
+                row = con.execute("SELECT max(tuples_processed) FROM pg_stat_progress_copy").fetchone()
+                if row and row[0] and row[0] > 50_000:
+                    break
+                time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait() == -signal.SIGKILL, "the writer finished before it was killed"
+        # the server ends the dead client's transaction: everything it wrote is rolled back
+        with psycopg.connect(url, autocommit=True) as con:
+            wait_for(
+                lambda: (
+                    not con.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid()"
+                        " AND backend_type = 'client backend' AND query ILIKE 'COPY%'"
+                    ).fetchone()
+                ),
+                "the killed writer's session never ended",
+            )
+        assert snapshot(store) == before and store.revision() == revision
+        assert store.save("After", sites(), owner="ann").id == "user-after"
+    finally:
+        store.close()

@@ -44,13 +44,13 @@ from geo.geojson import MEDIA_TYPE
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
-from layers import Catalog
+from layers import Catalog, thematic
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.importing import ImportOptions, read_upload, reconcile
 from layers.imports_pending import PendingImports
 from layers.ogc_provider import CatalogProvider
-from layers.printing import print_sources
+from layers.printing import document_title, print_sources
 from layers.search import search
 from layers.styles import print_style, style_table
 from layers.users import User, UserDirectory, open_users
@@ -395,6 +395,19 @@ def create_app(settings: Settings | None = None) -> Flask:
             ),
         )
 
+    @app.get("/api/thematic/<layer_id>")
+    def api_thematic(layer_id: str):
+        """Without `field`: the layer's numeric fields. With it: the classified thematic map (layers/thematic.py)."""
+        catalog.spec(layer_id)
+        least = settings.thematic_min_regions
+        if not any(request.args.get(k) for k in ("field", "method", "k", "palette")):
+            return send(("thematic", layer_id), lambda: json_entry(thematic.fields(catalog, layer_id, min_count=least)))
+        options = thematic.parse_options(request.args, styles)
+        return send(
+            ("thematic", layer_id, options),
+            lambda: json_entry(thematic.thematic(catalog, layer_id, options, styles, min_count=least)),
+        )
+
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):
         return send(("region", adcode), lambda: json_entry(catalog.profiles.get(adcode)))
@@ -638,6 +651,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         over_ids = [x.strip() for x in dict.fromkeys((over or "").split(",")) if x.strip() and x not in layer_ids]
         for i in over_ids:
             catalog.spec(i)
+        theme = thematic.parse_text(request.args["thematic"], styles) if request.args.get("thematic") else None
+        theme_layer = request.args.get("thematic_layer") or layer_id
+        if theme is not None and (not fmt.is_map or theme_layer not in layer_ids):
+            raise BadRequest(
+                "thematic=<field>:<method>:<k>:<palette> draws html, png and pdf maps of a layer exported "
+                f"(thematic_layer: one of {', '.join(layer_ids)})"
+            )
         key = ("export", filename, tuple(sorted(request.args.items(multi=True))))
 
         def build() -> Cached:
@@ -645,14 +665,27 @@ def create_app(settings: Settings | None = None) -> Flask:
             context = [_export_layer(i, background=True) for i in over_ids] if fmt.is_map else []  # underneath
             chosen = select_layers(frames, bbox=bbox, ids=ids or None)
             layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
+            cited: list[str] = []
+            if theme is not None:  # the thematic layer: classed from the whole layer, drawn from its chosen part
+                answer = thematic.thematic(catalog, theme_layer, theme, styles, min_count=settings.thematic_min_regions)
+                cited = [document_title(src) for src in answer["sources"]]
+                layers = [
+                    thematic.themed(lay, answer, styles) if lay.name == theme_layer and not lay.background else lay
+                    for lay in layers
+                ]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
             if fmt.is_map:  # maps cite documents by title and the boundary data by name
                 regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
-                options["sources"] = print_sources(
-                    [lay.frame for lay in layers if not lay.background],
-                    boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+                options["sources"] = "；".join(
+                    [
+                        *cited,
+                        print_sources(
+                            [lay.frame for lay in layers if not lay.background],
+                            boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
+                        ),
+                    ]
                 )
                 _print_slot()  # drawn maps run in the bounded print pool
                 try:

@@ -187,6 +187,9 @@ class Settings(BaseSettings):
             "instances. Unset: the embedded files (the GeoPackages and YAML under the project and data directory)."
         ),
     )
+    thematic_min_regions: int = Field(
+        3, ge=1, description="A curated figure is offered for a thematic map when at least this many features have it."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -182,14 +182,18 @@ def _marker_pt(style: Mapping[str, Any], marker: str) -> float:
 
 
 def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | None]]:
-    """Draw one layer; returns legend entries (handle, class title or "", class value or None)."""
+    """Draw one layer; returns legend entries (handle, class title or "", class value or None).
+
+    Classes are drawn (and listed) in the order features first use them, or with `classes.ordered` in the
+    order of `classes.values` (a thematic map's classes, low to high, then "no data")."""
     style = dict(layer.style)
     classes = style.pop("classes", None)
     if classes and classes.get("field") in layer.frame.columns:
         entries: list[tuple[Any, str, str | None]] = []
         values = classes.get("values") or {}
         column = layer.frame[classes["field"]]
-        for value in dict.fromkeys(column.tolist()):
+        used = dict.fromkeys(column.tolist())
+        for value in [v for v in values if v in used] if classes.get("ordered") else used:
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             over = values.get(value, {}) if isinstance(value, str) else {}
             part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
@@ -214,8 +218,11 @@ def _draw(ax: Any, layer: MapLayer, zorder: int) -> list[tuple[Any, str, str | N
         polys = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
         alpha = float(style.get("alpha", 1.0 if layer.background else 0.45))
         face: Any = (*_rgb(fill), alpha) if fill else "none"
-        polys.plot(ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, zorder=zorder)
-        handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle)
+        hatch = style.get("hatch") or None  # e.g. "////": features without a value on a thematic map
+        polys.plot(
+            ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, hatch=hatch, zorder=zorder
+        )
+        handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, hatch=hatch)
     if "LineString" in fams:
         lines = frame[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
         lines.plot(ax=ax, color=color, linewidth=max(weight, 1.0), linestyle=linestyle, zorder=zorder + 1)
@@ -562,8 +569,12 @@ def build_figure(
         count = "" if layer.background else f"（{len(layer.frame)}）"
         if len(entries) == 1 and not entries[0][1]:
             handles.append((entries[0][0], f"{layer.label}{count}"))
-        elif entries:  # drawn by class: the layer's name, then one row per class
+        elif entries:  # drawn by class: the layer's name (and the classes' heading), then one row per class
             handles.append((Line2D([], [], linestyle="none"), f"{layer.label}{count}"))
+            heading = (layer.style.get("classes") or {}).get("heading")
+            if heading:  # a thematic map: field, unit and classification, one line per language
+                for part in str(heading).split(" / "):
+                    handles.append((Line2D([], [], linestyle="none"), _wrap(part, 36)))
             handles.extend((handle, f"  {title}") for handle, title, _ in entries)
         candidates.extend(_label_candidates(layer, (minx, miny, maxx, maxy), order=len(candidates)))
     ax.set_xlim(minx, maxx)

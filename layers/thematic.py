@@ -117,12 +117,14 @@ def _is_number(value: Any) -> bool:
 
 
 def _facts_by_feature(catalog: Catalog, frame: GeoDataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Each feature's curated facts: its own `facts` column, else the region record of its adcode."""
+    """Each feature's curated facts: its own `facts` column, else those of the region records of its adcode."""
     if "facts" in frame.columns:
         return {str(fid): list(facts or []) for fid, facts in zip(frame.index, frame["facts"], strict=True)}
     if "adcode" not in frame.columns:
         return {}
-    records = {str(r.get("adcode")): r.get("facts") or [] for r in catalog.data.regions}
+    records: dict[str, list[dict[str, Any]]] = {}
+    for record in catalog.data.regions:  # a region may have several records (one per source): all their facts
+        records.setdefault(str(record.get("adcode")), []).extend(record.get("facts") or [])
     return {str(fid): list(records.get(str(code), [])) for fid, code in zip(frame.index, frame["adcode"], strict=True)}
 
 

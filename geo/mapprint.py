@@ -573,8 +573,7 @@ def build_figure(
             handles.append((Line2D([], [], linestyle="none"), f"{layer.label}{count}"))
             heading = (layer.style.get("classes") or {}).get("heading")
             if heading:  # a thematic map: field, unit and classification, one line per language
-                for part in str(heading).split(" / "):
-                    handles.append((Line2D([], [], linestyle="none"), _wrap(part, 36)))
+                handles.extend((Line2D([], [], linestyle="none"), _wrap(p, 36)) for p in str(heading).split(" / "))
             handles.extend((handle, f"  {title}") for handle, title, _ in entries)
         candidates.extend(_label_candidates(layer, (minx, miny, maxx, maxy), order=len(candidates)))
     ax.set_xlim(minx, maxx)

@@ -11,6 +11,7 @@ import { refreshProfile } from "./popups.js";
 import { restyleAll } from "./styles.js";
 import { syncPanelToggle } from "./panel.js";
 import { updateHash } from "./urlstate.js";
+import { renderThematic } from "./thematic.js";
 
 export function setLang(lang) {
   I18N.setLang(lang);
@@ -28,6 +29,7 @@ export function setLang(lang) {
   if (ctx.search) ctx.search.rerender();
   state.visible.forEach((id) => { if (!isRegions(id)) restyleAll(id); }); // markers' names follow the language
   refreshProfile();
+  renderThematic();
   syncPanelToggle();
   updateHash();
 }

@@ -27,6 +27,7 @@ import { setLang } from "./language.js";
 import { initPanel } from "./panel.js";
 import { initAccount } from "./account.js";
 import { initImport } from "./import.js";
+import { initThematic } from "./thematic.js";
 
 async function start() {
   I18N.apply();
@@ -68,6 +69,7 @@ async function start() {
   ctx.search = initSearch();
   initProfileSheet();
   initImport();
+  initThematic();
   initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 

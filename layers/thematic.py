@@ -141,14 +141,30 @@ def _numeric_facts(facts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+COORDINATE_TOLERANCE = 0.02  # degrees: a column this close to every point's longitude or latitude holds coordinates
+
+
+def _coordinates(frame: GeoDataFrame) -> list[np.ndarray]:
+    """The points' longitudes and latitudes (none for other geometries): columns equal to them are no figures."""
+    geoms = frame.geometry
+    if not len(frame) or not geoms.geom_type.isin(["Point"]).all():
+        return []
+    return [geoms.x.to_numpy(dtype=float), geoms.y.to_numpy(dtype=float)]
+
+
 def _numeric_columns(frame: GeoDataFrame) -> list[str]:
-    """Columns holding numbers (not booleans) with at least two different values."""
+    """Columns holding numbers (not booleans) with at least two different values, other than a point list's own
+    longitude and latitude columns."""
+    coords = _coordinates(frame)
     out = []
     for column in frame.columns:
         if column == frame.geometry.name or str(column).startswith("_"):
             continue
         series = frame[column]
         if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+            continue
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+        if any(np.nanmax(np.abs(numbers - axis), initial=0.0) < COORDINATE_TOLERANCE for axis in coords):
             continue
         if series.dropna().nunique() >= 2:
             out.append(str(column))

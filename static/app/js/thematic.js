@@ -5,7 +5,7 @@ import { $, el, clear, safeColor } from "./dom.js";
 import { I18N, t, pick } from "./i18n.js";
 import { state, store, ctx, fidOf } from "./state.js";
 import { fetchJSON, showStatus } from "./net.js";
-import { styleTable, setFeatureStyle, restyleAll } from "./styles.js";
+import { styleTable, setFeatureStyle, restyleAll, styleFor, isSelected } from "./styles.js";
 import { setLayerVisible, ensureData } from "./layers.js";
 import { registerHashPart, updateHash } from "./urlstate.js";
 
@@ -217,11 +217,19 @@ export async function showThematic(spec, opts) {
   if (!(opts && opts.silent)) updateHash();
 }
 
-/** Back to the layers' own styles. */
+/** Back to the layers' own styles. Leaflet's setStyle keeps options it is not given, so the thematic layer's
+ * paths get Leaflet's defaults for what the thematic map set and the layer's own style may leave out. */
 export function clearThematic(opts) {
   request++;
+  const was = current && current.layer;
   current = null;
   setFeatureStyle(null);
+  const entry = was && store.get(was);
+  if (entry) {
+    entry.group.eachLayer((l) => {
+      if (l.setStyle && l.feature) l.setStyle({ fillColor: null, dashArray: null, ...styleFor(was, l.feature, { selected: isSelected(was, fidOf(l.feature)) }) });
+    });
+  }
   state.layers.forEach((m) => { if (store.has(m.id)) restyleAll(m.id); });
   drawCircles();
   renderLegend();

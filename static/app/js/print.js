@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { state, ctx, layerTitle } from "./state.js";
 import { gcjToWgs } from "./datum.js";
 import { showStatus } from "./net.js";
-import { thematicParams } from "./thematic.js";
+import { thematicParams, thematicTitle } from "./thematic.js";
 
 /** Region layers printed as context under the data (outlines, names), top first. */
 const CONTEXT = ["province", "cities", "counties"];
@@ -76,6 +76,10 @@ function describe() {
   summary.appendChild(document.createTextNode(`${t("print.layers")}${t("colon")}${names.length ? names.join(t("sep")) : t("print.none")}`));
   summary.appendChild(document.createElement("br"));
   summary.appendChild(document.createTextNode(`${t("print.extent")}${t("colon")}${bb[0].toFixed(3)}–${bb[2].toFixed(3)}°E, ${bb[1].toFixed(3)}–${bb[3].toFixed(3)}°N`));
+  if (thematicParams() && data.includes(thematicParams().layer)) {
+    summary.appendChild(document.createElement("br"));
+    summary.appendChild(document.createTextNode(`${t("section.thematic")}${t("colon")}${layerTitle(thematicParams().layer)} · ${thematicTitle()}`));
+  }
   $("#print-submit").disabled = !data.length;
 }
 

@@ -31,6 +31,12 @@ export function thematicParams() {
   return { layer: current.layer, thematic: `${current.field}:${current.method}:${current.k}:${current.palette}` };
 }
 export const thematicLayer = () => (current && current.answer ? current.layer : null);
+/** What the thematic map shows, in the current language ("figure (unit)"), or "" when there is none. */
+export function thematicTitle() {
+  if (!current || !current.answer) return "";
+  const unit = pick(current.answer, "unit");
+  return pick(current.answer.field, "label") + (unit ? ` (${unit})` : "");
+}
 
 function fmt(v) {
   if (typeof v !== "number") return String(v);
@@ -115,10 +121,11 @@ function drawCircles() {
 function option(value, text) { return el("option", { text, attrs: { value } }); }
 
 function fillLayers() {
+  const keep = current ? current.layer : $("#th-layer").value;
   const sel = clear($("#th-layer"));
   sel.appendChild(option("", t("thematic.layer.none")));
   state.layers.filter(eligible).forEach((m) => sel.appendChild(option(m.id, pick(m, "title"))));
-  if (current) sel.value = current.layer;
+  sel.value = state.layers.some((m) => m.id === keep) ? keep : "";
 }
 
 function fillPalettes() {
@@ -155,8 +162,7 @@ function renderLegend() {
   box.hidden = false;
   const a = current.answer;
   const unit = pick(a, "unit");
-  const name = pick(a.field, "label") + (unit ? ` (${unit})` : "");
-  box.appendChild(el("div", { className: "th-heading", text: name }));
+  box.appendChild(el("div", { className: "th-heading", text: thematicTitle() }));
   box.appendChild(el("div", { className: "th-method", text: t("thematic.classes", { method: t("thematic.method." + a.method), k: a.k_used }) }));
   const rows = a.classes.map((c, i) => {
     const sw = el("span", { className: "th-swatch" + (a.symbol === "graduated" ? " circle" : "") });
@@ -307,6 +313,8 @@ export function initThematic() {
   fillPalettes();
   fillFields("");
   $("#th-layer").addEventListener("change", onLayer);
+  // layers imported or replaced since: list them afresh, and ask for their fields again
+  $("#th-layer").addEventListener("focus", () => { fieldsOf = new Map(); fillLayers(); });
   ["#th-field", "#th-method", "#th-k", "#th-palette"].forEach((s) => $(s).addEventListener("change", onChange));
   $("#th-clear").addEventListener("click", () => clearThematic());
   registerHashPart("th", () => {

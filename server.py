@@ -678,15 +678,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             options["leaflet_dir"] = leaflet_dir
             if fmt.is_map:  # maps cite documents by title and the boundary data by name
                 regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
-                options["sources"] = "；".join(
-                    [
-                        *cited,
-                        print_sources(
-                            [lay.frame for lay in layers if not lay.background],
-                            boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
-                        ),
-                    ]
+                drawn = print_sources(
+                    [lay.frame for lay in layers if not lay.background],
+                    boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
                 )
+                options["sources"] = "；".join(dict.fromkeys([*cited, *filter(None, drawn.split("；"))]))
                 _print_slot()  # drawn maps run in the bounded print pool
                 try:
                     body = fmt.write(layers, options)

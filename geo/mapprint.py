@@ -614,24 +614,29 @@ def build_figure(
     # Legend panel
     legend_rows = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
-    legend_font = font.copy()
-    legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
-    leg = fig.legend(
-        [h for h, _ in legend_rows],
-        [t for _, t in legend_rows],
-        loc="upper left",
-        bbox_to_anchor=leg_anchor,
-        prop=legend_font,
-        title="图例 Legend",
-        title_fontproperties=bold,
-        frameon=True,
-        borderpad=0.8,
-        labelspacing=0.9,
-        handlelength=2.2,
-    )
-    leg.set_gid("legend")
-    for text in leg.get_texts():
-        text.set_parse_math(False)
+
+    def make_legend(size: float, spacing: float) -> Any:
+        legend_font = font.copy()
+        legend_font.set_size(size)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
+        made = fig.legend(
+            [h for h, _ in legend_rows],
+            [t for _, t in legend_rows],
+            loc="upper left",
+            bbox_to_anchor=leg_anchor,
+            prop=legend_font,
+            title="图例 Legend",
+            title_fontproperties=bold,
+            frameon=True,
+            borderpad=0.8,
+            labelspacing=spacing,
+            handlelength=2.2,
+        )
+        made.set_gid("legend")
+        for text in made.get_texts():
+            text.set_parse_math(False)
+        return made
+
+    leg = make_legend(8.5, 0.9)
     # Footer: sources, data date, datum
     lines = []
     if sources:
@@ -642,7 +647,7 @@ def build_figure(
     if credit:
         lines.append(credit)
     if landscape:
-        fig.text(
+        footer = fig.text(
             0.76,
             0.10,
             "\n".join(_wrap(line, 50) for line in lines),
@@ -655,6 +660,13 @@ def build_figure(
             linespacing=1.5,
             gid="footer",
         )
+        # A long legend (many layers, a thematic map's classes) would run into the footer: set it smaller.
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        size, spacing = 8.5, 0.9
+        while leg.get_window_extent(renderer).y0 < footer.get_window_extent(renderer).y1 and size > 6:
+            leg.remove()
+            size, spacing = size - 0.5, max(spacing - 0.15, 0.35)
+            leg = make_legend(size, spacing)
     else:
         fig.text(
             0.55,

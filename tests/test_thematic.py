@@ -140,8 +140,8 @@ def imported(tmp_path_factory):
     rows = counties.iloc[:12]
     numbers = [15, 230, 47, 88, 120, 9, 310, 64, 150, 72, 28, None]
     tiers = [1, 2, 3] * 4
-    lines = [f"区县,{COLUMN},档次,备注"] + [
-        f"{name},{'' if n is None else n},{t},ok" for name, n, t in zip(rows["name"], numbers, tiers, strict=True)
+    lines = [f"区县,{COLUMN},档次,单值,备注"] + [
+        f"{name},{'' if n is None else n},{t},5,ok" for name, n, t in zip(rows["name"], numbers, tiers, strict=True)
     ]
     with serve(app) as base:
         c = Client(base)
@@ -179,6 +179,15 @@ def test_fewer_values_than_classes_lowers_k_and_says_so(imported):
     assert len(body["classes"]) == 3 and body["breaks"] == [1.0, 2.0, 3.0]
     status, message = http.error(q(f"/api/thematic/{layer}", field="备注"))
     assert status == 400 and "not numeric" in message and COLUMN in message
+    status, message = http.error(q(f"/api/thematic/{layer}", field="单值"))  # one number everywhere: no classes
+    assert status == 400 and "fewer than two different numbers" in message
+    assert "单值" not in [f["id"] for f in http.json(f"/api/thematic/{layer}")[1]["fields"]]
+
+
+def test_the_pdf_printout_takes_the_thematic_map(imported):
+    http, layer = imported["http"], imported["layer"]
+    status, headers, pdf = http.get(q(f"/export/{layer}.pdf", thematic=f"{COLUMN}:natural_breaks:3:Purples", dpi=72))
+    assert status == 200 and headers["Content-Type"] == "application/pdf" and pdf.startswith(b"%PDF")
 
 
 def _pixel(fig_size: tuple[int, int], rect, extent, lon: float, lat: float) -> tuple[int, int]:

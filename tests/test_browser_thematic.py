@@ -45,6 +45,7 @@ def test_pick_a_figure_see_the_classes_link_print_and_clear(browser, live_server
     page = mp.page
     try:
         original = fill_of(mp, "cities", CITY)
+        pane_z = mp.js("() => window.kechuang.map.getPane('p-cities').style.zIndex")
         page.locator('[data-testid="th-layer"]').select_option("cities")
         page.wait_for_function("() => !document.querySelector('#th-field').disabled")
         page.locator('[data-testid="th-method"]').select_option("natural_breaks")
@@ -79,6 +80,12 @@ def test_pick_a_figure_see_the_classes_link_print_and_clear(browser, live_server
         )
         page.locator('[data-testid="thematic"]').scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / "thematic-choropleth.png"))
+
+        # the choropleth lies under the other overlays: the pilot counties are drawn over it
+        z = mp.js(
+            """() => ['p-cities', 'p-pilot-counties'].map((p) => Number(window.kechuang.map.getPane(p).style.zIndex))"""
+        )
+        assert z[0] < z[1]
 
         # the permalink holds it
         hash_ = page.evaluate("() => window.location.hash")
@@ -115,6 +122,7 @@ def test_pick_a_figure_see_the_classes_link_print_and_clear(browser, live_server
         assert fill_of(mp, "cities", CITY) == original
         assert page.locator('[data-testid="th-legend"]').is_hidden()
         assert "th=" not in page.evaluate("() => window.location.hash")
+        assert mp.js("() => window.kechuang.map.getPane('p-cities').style.zIndex") == pane_z
         assert not mp.page_errors and not mp.console_errors, (mp.page_errors, mp.console_errors)
     finally:
         mp.context.close()
@@ -129,6 +137,7 @@ def test_pick_a_figure_see_the_classes_link_print_and_clear(browser, live_server
         assert again.page.locator('[data-testid="th-field"]').input_value() == FIELD
         assert again.page.locator('[data-testid="th-palette"]').input_value() == "Oranges"
         assert [r["color"] for r in legend_rows(again)] == [c["color"] for c in answer["classes"]]
+        again.page.locator('[data-testid="thematic"]').scroll_into_view_if_needed()
         again.page.screenshot(path=str(output_dir / "thematic-permalink.png"))
         assert not again.page_errors, again.page_errors
     finally:

@@ -16,6 +16,8 @@ let current = null;   // {layer, field, method, k, palette, answer}
 let fieldsOf = new Map(); // layer -> /api/thematic/<layer> answer
 let circles = null;   // L.LayerGroup of graduated circles
 let request = 0;      // the latest request wins
+let lowered = null;   // {pane, zIndex}: the choropleth's pane, moved under the other overlays while it is shown
+const UNDER_OVERLAYS = "403"; // over the county fill (402), under pilot counties (404) and every other overlay
 
 const th = () => (styleTable().thematic || {});
 
@@ -192,7 +194,21 @@ function renderLegend() {
   meta.forEach((m) => box.appendChild(el("p", { className: "th-meta", text: m })));
 }
 
+/** A choropleth sits under the other overlays (designations, sites stay readable on top of it). */
+function placePane() {
+  if (lowered) { lowered.pane.style.zIndex = lowered.zIndex; lowered = null; }
+  if (!current || !current.answer || current.answer.symbol !== "choropleth") return;
+  const entry = store.get(current.layer);
+  const first = entry && entry.group.getLayers()[0];
+  const pane = first && first.options && first.options.pane && ctx.map.getPane(first.options.pane);
+  if (pane && pane !== ctx.map.getPane("overlayPane")) {
+    lowered = { pane, zIndex: pane.style.zIndex };
+    pane.style.zIndex = UNDER_OVERLAYS;
+  }
+}
+
 function apply() {
+  placePane();
   setFeatureStyle(featureStyle);
   state.layers.forEach((m) => { if (store.has(m.id)) restyleAll(m.id); });
   drawCircles();
@@ -229,6 +245,7 @@ export function clearThematic(opts) {
   request++;
   const was = current && current.layer;
   current = null;
+  placePane();
   setFeatureStyle(null);
   const entry = was && store.get(was);
   if (entry) {

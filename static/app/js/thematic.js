@@ -97,6 +97,19 @@ function circlePane() {
   return PANE;
 }
 
+/* A point layer's data is fetched again when the datum changes: its circles follow. */
+const watched = new Set();
+let redraw = null;
+function watch(layer) {
+  const entry = store.get(layer);
+  if (!entry || watched.has(layer)) return;
+  watched.add(layer);
+  entry.group.on("layeradd", () => {
+    clearTimeout(redraw);
+    redraw = setTimeout(() => { if (current && current.layer === layer && current.answer.symbol === "graduated") drawCircles(); }, 0);
+  });
+}
+
 function drawCircles() {
   if (circles) { ctx.map.removeLayer(circles); circles = null; }
   if (!current || !current.answer || current.answer.symbol !== "graduated") return;
@@ -229,6 +242,7 @@ export async function showThematic(spec, opts) {
     if (mine !== request) return;
     await ensureData(spec.layer);
     current = { ...spec, answer };
+    if (answer.symbol === "graduated") watch(spec.layer);
     note.textContent = "";
     apply();
   } catch (e) {

@@ -272,6 +272,10 @@ def popup_html(props: dict[str, Any], style: dict[str, Any] | None = None) -> st
         text = _scalar(value)
         if text:
             rows.append((heading, text))
+    classes = style.get("classes") or {}
+    shown_value = _scalar(props.get(classes.get("value_field") or ""))
+    if shown_value is not None:  # a thematic map's value, under the figure's name
+        rows.insert(0, (str(classes.get("value_title") or classes["value_field"]), shown_value))
     if not rows:  # data of another shape: its scalar fields, as they are
         rows = [
             (str(k), t)

@@ -44,6 +44,7 @@ DEFAULT_METHOD = "quantiles"
 DEFAULT_K = 5
 FACT_PREFIX = "fact:"
 CLASS_COLUMN = "_thematic_class"  # the column printed and HTML maps are classed by
+VALUE_COLUMN = "_thematic_value"  # the value a feature is classed by (HTML map popups show it)
 NO_DATA = "no_data"
 NO_DATA_TITLE = "无数据 No data"
 
@@ -402,6 +403,8 @@ def thematic_layer(
     classed = {fid: f"c{entry['class']}" for fid, entry in answer["features"].items()}
     out = frame.copy()
     out[CLASS_COLUMN] = [classed.get(str(fid), NO_DATA) for fid in out.index]
+    values_by_id = {fid: fmt_number(entry["value"]) for fid, entry in answer["features"].items()}
+    out[VALUE_COLUMN] = [values_by_id.get(str(fid)) for fid in out.index]
     graduated = answer["symbol"] == "graduated"
     region, circle, missing = style["region"], style["circle"], style["no_data"]
     titles = class_titles(answer)
@@ -437,6 +440,14 @@ def thematic_layer(
         }
     )
     drawn = {k: v for k, v in base_style.items() if k not in ("classes", "kind_styled", "role_styled", "dash")}
-    drawn["classes"] = {"field": CLASS_COLUMN, "values": values, "ordered": True, "heading": legend_heading(answer)}
+    unit = f"（{answer['unit']}）" if answer.get("unit") else ""
+    drawn["classes"] = {
+        "field": CLASS_COLUMN,
+        "values": values,
+        "ordered": True,
+        "heading": legend_heading(answer),
+        "value_field": VALUE_COLUMN,
+        "value_title": f"{answer['field']['label']}{unit}",
+    }
     drawn["symbol_stroke"] = {"outline": circle["color"], "solid_width": circle["weight"], "hollow_width": 2}
     return out, drawn

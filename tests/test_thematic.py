@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import urllib.parse
 import warnings
 
@@ -267,6 +268,9 @@ def test_the_html_export_carries_the_palette_and_legend(imported):
     assert "无数据 No data" in legend and f"{COLUMN}" in legend and "等间距 4 级" in legend
     for color in THEMATIC["palettes"]["Oranges"]["4"]:
         assert json.dumps(color) in html  # the features' fill colours, in the map's data
+    data = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+    for code, value in imported["values"].items():  # each region's popup gives its value under the figure's name
+        assert f"<th>{COLUMN}</th><td>{value}</td>" in data, code
 
 
 def mapprint_number(value: float) -> str:

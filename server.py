@@ -403,9 +403,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         if not any(request.args.get(k) for k in ("field", "method", "k", "palette")):
             return send(("thematic", layer_id), lambda: json_entry(thematic.fields(catalog, layer_id, min_count=least)))
         options = thematic.parse_options(request.args, styles)
-        return send(
-            ("thematic", layer_id, options),
-            lambda: json_entry(thematic.thematic(catalog, layer_id, options, styles, min_count=least)),
+        return send(("thematic", layer_id, options), lambda: json_entry(_thematic(layer_id, options)))
+
+    def _thematic(layer_id: str, options: thematic.Options) -> dict[str, Any]:
+        return thematic.thematic(
+            catalog,
+            layer_id,
+            options,
+            styles,
+            min_count=settings.thematic_min_regions,
+            natural_breaks_max=settings.thematic_natural_breaks_max,
         )
 
     @app.get("/api/regions/<adcode>")
@@ -667,7 +674,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             layers = context + [_export_layer(i, chosen[i], figures=figures) for i in layer_ids]
             cited: list[str] = []
             if theme is not None:  # the thematic layer: classed from the whole layer, drawn from its chosen part
-                answer = thematic.thematic(catalog, theme_layer, theme, styles, min_count=settings.thematic_min_regions)
+                answer = _thematic(theme_layer, theme)
                 cited = [document_title(src) for src in answer["sources"]]
                 layers = [
                     thematic.themed(lay, answer, styles) if lay.name == theme_layer and not lay.background else lay

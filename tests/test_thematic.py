@@ -19,7 +19,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from geo import mapprint
-from layers.styles import THEMATIC
+from layers.styles import THEMATIC, style_table
 from settings import load_settings
 from tests.conftest import Http, serve
 from tests.test_import_http import upload
@@ -153,7 +153,13 @@ def imported(tmp_path_factory):
         )
         assert status == 201, body
         expected = {code: n for code, n in zip(rows["adcode"], numbers, strict=True) if n is not None}
-        yield {"http": Http(base), "layer": body["layer"], "values": expected, "missing": rows["adcode"].iloc[-1]}
+        yield {
+            "http": Http(base),
+            "catalog": app.extensions["catalog"],
+            "layer": body["layer"],
+            "values": expected,
+            "missing": rows["adcode"].iloc[-1],
+        }
 
 
 def test_an_imported_list_is_coloured_by_quantiles(imported):
@@ -183,6 +189,18 @@ def test_fewer_values_than_classes_lowers_k_and_says_so(imported):
     status, message = http.error(q(f"/api/thematic/{layer}", field="单值"))  # one number everywhere: no classes
     assert status == 400 and "fewer than two different numbers" in message
     assert "单值" not in [f["id"] for f in http.json(f"/api/thematic/{layer}")[1]["fields"]]
+
+
+def test_natural_breaks_has_a_limit(imported):
+    """Exact Fisher–Jenks takes time with the square of the values: above the setting, a 400 naming the others."""
+    from layers.thematic import Options, thematic
+
+    catalog = imported["catalog"]
+    options = Options(COLUMN, "natural_breaks", 3, "Blues")
+    with pytest.raises(Exception, match="at most 10 values; '高新技术企业数' has 11: use quantiles") as info:
+        thematic(catalog, imported["layer"], options, style_table(), natural_breaks_max=10)
+    assert info.value.status == 400
+    assert thematic(catalog, imported["layer"], options, style_table(), natural_breaks_max=11)["k_used"] == 3
 
 
 def test_the_pdf_printout_takes_the_thematic_map(imported):

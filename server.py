@@ -47,14 +47,14 @@ from geo.maptext import map_lang
 from geo.params import int_arg, parse_bbox, parse_ids
 from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
-from layers import Catalog
+from layers import Catalog, thematic
 from layers.backends import Backends, open_backends
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.importing import ImportOptions, read_upload, reconcile
 from layers.ogc_provider import CatalogProvider
 from layers.pgdb import DatabaseStartError
-from layers.printing import print_sources
+from layers.printing import document_title, print_sources
 from layers.query import answer as query_answer
 from layers.query import answer_frame as query_frame
 from layers.query import describe as describe_query
@@ -466,6 +466,26 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         return send(key, build)
 
+    @app.get("/api/thematic/<layer_id>")
+    def api_thematic(layer_id: str):
+        """Without `field`: the layer's numeric fields. With it: the classified thematic map (layers/thematic.py)."""
+        catalog.spec(layer_id)
+        least = settings.thematic_min_regions
+        if not any(request.args.get(k) for k in ("field", "method", "k", "palette")):
+            return send(("thematic", layer_id), lambda: json_entry(thematic.fields(catalog, layer_id, min_count=least)))
+        options = thematic.parse_options(request.args, styles)
+        return send(("thematic", layer_id, options), lambda: json_entry(_thematic(layer_id, options)))
+
+    def _thematic(layer_id: str, options: thematic.Options) -> dict[str, Any]:
+        return thematic.thematic(
+            catalog,
+            layer_id,
+            options,
+            styles,
+            min_count=settings.thematic_min_regions,
+            natural_breaks_max=settings.thematic_natural_breaks_max,
+        )
+
     @app.get("/api/regions/<adcode>")
     def api_region(adcode: str):
         as_of = parse_as_of(request.args.get("as_of"))
@@ -747,6 +767,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         over_ids = [x.strip() for x in dict.fromkeys((over or "").split(",")) if x.strip() and x not in layer_ids]
         for i in over_ids:
             catalog.spec(i)
+        theme = thematic.parse_text(request.args["thematic"], styles) if request.args.get("thematic") else None
+        theme_layer = request.args.get("thematic_layer") or layer_id
+        if theme is not None and (not fmt.is_map or theme_layer not in layer_ids):
+            raise BadRequest(
+                "thematic=<field>:<method>:<k>:<palette> draws html, png and pdf maps of a layer exported "
+                f"(thematic_layer: one of {', '.join(layer_ids)})"
+            )
         key = ("export", filename, tuple(sorted(request.args.items(multi=True))))
 
         def build() -> Cached:
@@ -758,24 +785,40 @@ def create_app(settings: Settings | None = None) -> Flask:
             if as_of is not None and fmt.is_print and not options.get("subtitle"):  # the map says its year
                 options["subtitle"] = as_of_note(as_of, chosen.values(), lang)
             layers = context + [_export_layer(i, chosen[i], figures=figures, lang=lang, as_of=as_of) for i in layer_ids]
+            cited: list[str] = []
+            if theme is not None:  # the thematic layer: classed from the whole layer, drawn from its chosen part
+                answer = _thematic(theme_layer, theme)
+                cited = [document_title(src, lang) for src in answer["sources"]]
+                layers = [
+                    thematic.themed(lay, answer, styles) if lay.name == theme_layer and not lay.background else lay
+                    for lay in layers
+                ]
             if bbox is not None:
                 options["bbox"] = bbox
             options["leaflet_dir"] = leaflet_dir
             regions = any(catalog.spec(lay.name).kind == "regions" for lay in layers)
-            return _export_entry(fmt, layers, options, regions, lang)
+            return _export_entry(fmt, layers, options, regions, lang, cited)
 
         return send(key, build)
 
     def _export_entry(
-        fmt: formats.Format, layers: list[formats.ExportLayer], options: dict, regions: bool, lang: str = "zh"
+        fmt: formats.Format,
+        layers: list[formats.ExportLayer],
+        options: dict,
+        regions: bool,
+        lang: str = "zh",
+        cited: list[str] | None = None,
     ) -> Cached:
-        """Write `layers` in `fmt` as a download; drawn maps cite their sources and run in the print pool."""
+        """Write `layers` in `fmt` as a download; drawn maps cite their sources (`cited` first: the documents
+        of a thematic map's figures, each named once) and run in the print pool."""
         if fmt.is_map:  # maps cite documents by title and the boundary data by name
-            options["sources"] = print_sources(
+            drawn = print_sources(
                 [lay.frame for lay in layers if not lay.background],
                 boundary_source=catalog.boundaries.metadata.get("source", "") if regions else None,
                 lang=lang,
             )
+            sep = "; " if lang == "en" else "；"
+            options["sources"] = sep.join(dict.fromkeys([*(cited or []), *filter(None, drawn.split(sep))]))
             _print_slot()  # drawn maps run in the bounded print pool
             try:
                 body = fmt.write(layers, options)

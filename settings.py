@@ -187,6 +187,14 @@ class Settings(BaseSettings):
             "instances. Unset: the embedded files (the GeoPackages and YAML under the project and data directory)."
         ),
     )
+    thematic_min_regions: int = Field(
+        3, ge=1, description="A curated figure is offered for a thematic map when at least this many features have it."
+    )
+    thematic_natural_breaks_max: int = Field(
+        500,
+        ge=10,
+        description="Most values natural breaks classify (exact Fisher–Jenks: time grows with the square); more: 400.",
+    )
 
     @field_validator("database_url")
     @classmethod

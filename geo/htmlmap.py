@@ -70,6 +70,7 @@ html, body { font: 13px/1.45 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", s
   box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; }
 #kc-legend h2 { font-size: 13px; margin: 0 0 4px; }
 #kc-legend .lg-layer { font-weight: 600; margin-top: 6px; display: flex; align-items: center; gap: 6px; }
+#kc-legend .lg-heading { font-size: 11.5px; color: #444; margin: 2px 0 0 8px; }
 #kc-legend ul { list-style: none; margin: 2px 0 0 8px; padding: 0; }
 #kc-legend li { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
 #kc-legend .sw { display: inline-block; width: 16px; height: 12px; border: 2px solid; box-sizing: border-box; }
@@ -292,6 +293,10 @@ def popup_html(props: dict[str, Any], style: dict[str, Any] | None = None, lang:
         shown = _scalar(value)
         if shown:
             rows.append((text(lang, heading), shown))
+    classes = style.get("classes") or {}
+    shown_value = _scalar(props.get(classes.get("value_field") or ""))
+    if shown_value is not None:  # a thematic map's value, under the figure's name
+        rows.insert(0, (str(classes.get("value_title") or classes["value_field"]), shown_value))
     if not rows:  # data of another shape: its scalar fields, as they are
         rows = [
             (str(k), t)
@@ -343,8 +348,12 @@ def _legend_html(data: Sequence[ExportLayer], lang: str = "zh") -> str:
         )
         classes = style.get("classes") or {}
         field = classes.get("field")
+        if classes.get("heading"):  # a thematic map: field, unit and classification
+            blocks.append(f'<div class="lg-heading">{_esc(classes["heading"])}</div>')
         if field in frame.columns:
             counts = frame[field].value_counts()
+            if classes.get("ordered"):  # a thematic map's classes, low to high, then "no data"
+                counts = counts.reindex([v for v in (classes.get("values") or {}) if v in counts.index])
             if len(counts) > 1 or (points and counts.index[0] != style.get("kind")):
                 items = []
                 for value, n in counts.items():

@@ -186,14 +186,18 @@ def _marker_pt(style: Mapping[str, Any], marker: str) -> float:
 
 def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple[Any, str, str | None]]:
     """Draw one layer; returns legend entries (handle, class title or "", class value or None), counts as
-    `lang` writes them."""
+    `lang` writes them.
+
+    Classes are drawn (and listed) in the order features first use them, or with `classes.ordered` in the
+    order of `classes.values` (a thematic map's classes, low to high, then "no data")."""
     style = dict(layer.style)
     classes = style.pop("classes", None)
     if classes and classes.get("field") in layer.frame.columns:
         entries: list[tuple[Any, str, str | None]] = []
         values = classes.get("values") or {}
         column = layer.frame[classes["field"]]
-        for value in dict.fromkeys(column.tolist()):
+        used = dict.fromkeys(column.tolist())
+        for value in [v for v in values if v in used] if classes.get("ordered") else used:
             sub = layer.frame[column == value] if value is not None else layer.frame[column.isna()]
             over = values.get(value, {}) if isinstance(value, str) else {}
             part = replace(layer, frame=sub, style={**style, **over, "class_value": value})
@@ -229,8 +233,11 @@ def _draw(ax: Any, layer: MapLayer, zorder: int, lang: str = "zh") -> list[tuple
             faded.get("fill_opacity_scale", 1.0)
         )
         face: Any = (*_rgb(fill), alpha) if fill else "none"
-        polys.plot(ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, zorder=zorder)
-        handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle)
+        hatch = style.get("hatch") or None  # e.g. "////": features without a value on a thematic map
+        polys.plot(
+            ax=ax, facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, hatch=hatch, zorder=zorder
+        )
+        handle = Patch(facecolor=face, edgecolor=color, linewidth=weight, linestyle=linestyle, hatch=hatch)
     if "LineString" in fams:
         lines = frame[frame.geometry.geom_type.isin(["LineString", "MultiLineString"])]
         lines.plot(ax=ax, color=color, linewidth=max(weight, 1.0), linestyle=linestyle, zorder=zorder + 1)
@@ -580,8 +587,11 @@ def build_figure(
         name = layer.label if layer.background else map_text(lang, "count", label=layer.label, n=len(layer.frame))
         if len(entries) == 1 and not entries[0][1]:
             handles.append((entries[0][0], name))
-        elif entries:  # drawn by class: the layer's name, then one row per class
+        elif entries:  # drawn by class: the layer's name (and the classes' heading), then one row per class
             handles.append((Line2D([], [], linestyle="none"), name))
+            heading = (layer.style.get("classes") or {}).get("heading")
+            if heading:  # a thematic map: field, unit and classification, one line per language
+                handles.extend((Line2D([], [], linestyle="none"), _wrap(p, 36)) for p in str(heading).split(" / "))
             handles.extend((handle, f"  {title}") for handle, title, _ in entries)
         candidates.extend(_label_candidates(layer, (minx, miny, maxx, maxy), order=len(candidates)))
     ax.set_xlim(minx, maxx)
@@ -622,24 +632,29 @@ def build_figure(
     # Legend panel
     legend_rows = list(legend) if legend is not None else handles
     leg_anchor = (0.76, 0.89) if landscape else (0.05, 0.22)
-    legend_font = font.copy()
-    legend_font.set_size(8.5)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
-    leg = fig.legend(
-        [h for h, _ in legend_rows],
-        [t for _, t in legend_rows],
-        loc="upper left",
-        bbox_to_anchor=leg_anchor,
-        prop=legend_font,
-        title=map_text(lang, "legend"),
-        title_fontproperties=bold,
-        frameon=True,
-        borderpad=0.8,
-        labelspacing=0.9,
-        handlelength=2.2,
-    )
-    leg.set_gid("legend")
-    for text in leg.get_texts():
-        text.set_parse_math(False)
+
+    def make_legend(size: float, spacing: float) -> Any:
+        legend_font = font.copy()
+        legend_font.set_size(size)  # with `prop`, matplotlib ignores `fontsize`: size the font itself
+        made = fig.legend(
+            [h for h, _ in legend_rows],
+            [t for _, t in legend_rows],
+            loc="upper left",
+            bbox_to_anchor=leg_anchor,
+            prop=legend_font,
+            title=map_text(lang, "legend"),
+            title_fontproperties=bold,
+            frameon=True,
+            borderpad=0.8,
+            labelspacing=spacing,
+            handlelength=2.2,
+        )
+        made.set_gid("legend")
+        for text in made.get_texts():
+            text.set_parse_math(False)
+        return made
+
+    leg = make_legend(8.5, 0.9)
     # Footer: sources, data date, datum
     lines = []
     if sources:
@@ -650,7 +665,7 @@ def build_figure(
     if credit:
         lines.append(credit)
     if landscape:
-        fig.text(
+        footer = fig.text(
             0.76,
             0.10,
             "\n".join(_wrap(line, 50) for line in lines),
@@ -663,6 +678,13 @@ def build_figure(
             linespacing=1.5,
             gid="footer",
         )
+        # A long legend (many layers, a thematic map's classes) would run into the footer: set it smaller.
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        size, spacing = 8.5, 0.9
+        while leg.get_window_extent(renderer).y0 < footer.get_window_extent(renderer).y1 and size > 6:
+            leg.remove()
+            size, spacing = size - 0.5, max(spacing - 0.15, 0.35)
+            leg = make_legend(size, spacing)
     else:
         fig.text(
             0.55,

@@ -171,6 +171,54 @@ STATES: dict[str, Any] = {
 }
 
 
+# Thematic maps (layers/thematic.py): colour-blind-safe sequential palettes per number of classes (ColorBrewer
+# YlGnBu, Blues, Oranges, Purples as published for 3–7 classes; viridis sampled evenly, light to dark), the
+# look of features without a value, the fill of classed regions and the radii of graduated circles by class.
+THEMATIC: dict[str, Any] = {
+    "palettes": {
+        "YlGnBu": {
+            "3": ["#edf8b1", "#7fcdbb", "#2c7fb8"],
+            "4": ["#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"],
+            "5": ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"],
+            "6": ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"],
+            "7": ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84"],
+        },
+        "Blues": {
+            "3": ["#deebf7", "#9ecae1", "#3182bd"],
+            "4": ["#eff3ff", "#bdd7e7", "#6baed6", "#2171b5"],
+            "5": ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"],
+            "6": ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"],
+            "7": ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"],
+        },
+        "Oranges": {
+            "3": ["#fee6ce", "#fdae6b", "#e6550d"],
+            "4": ["#feedde", "#fdbe85", "#fd8d3c", "#d94701"],
+            "5": ["#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603"],
+            "6": ["#feedde", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"],
+            "7": ["#feedde", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#8c2d04"],
+        },
+        "Purples": {
+            "3": ["#efedf5", "#bcbddc", "#756bb1"],
+            "4": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#6a51a3"],
+            "5": ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"],
+            "6": ["#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"],
+            "7": ["#f2f0f7", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#4a1486"],
+        },
+        "viridis": {
+            "3": ["#fde725", "#21908d", "#440154"],
+            "4": ["#fde725", "#35b779", "#31688e", "#440154"],
+            "5": ["#fde725", "#5cc863", "#21908d", "#3b518b", "#440154"],
+            "6": ["#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"],
+            "7": ["#fde725", "#90d743", "#35b779", "#21908d", "#31688e", "#443983", "#440154"],
+        },
+    },
+    "default_palette": "YlGnBu",
+    # no value: a light grey with grey hatching (web: an SVG pattern of `hatch_color` lines; print: matplotlib hatch)
+    "no_data": {"fill": "#f0f0f0", "color": "#8c8c8c", "hatch": "////", "hatch_color": "#9e9e9e", "weight": 0.8},
+    "region": {"color": "#ffffff", "weight": 0.9, "fill_opacity": 0.88},  # outline and fill of classed regions
+    "circle": {"color": "#333333", "weight": 1, "fill_opacity": 0.85, "min_radius": 5, "max_radius": 17},
+}
+
 # Printed maps and the HTML export: which labels win when they would collide (lower first) — per layer, and per
 # site kind for layers drawn by kind (cities > pilot counties > bases and science cities > national zones >
 # provincial zones > platforms > county names).
@@ -255,6 +303,7 @@ def style_table() -> dict[str, Any]:
             "labels": LABELS,
             "states": STATES,
             "reference": REFERENCE,
+            "thematic": THEMATIC,
         }
     )
 

@@ -172,7 +172,7 @@ def test_one_style_table_served_and_used_for_printing(app, http):
     _, body = http.json("/api/layers")
     served = body["styles"]
     assert served == app.config["KECHUANG_STYLES"] == style_table()
-    assert set(served) == {"layers", "kinds", "roles", "symbols", "labels", "states", "reference"}
+    assert set(served) == {"layers", "kinds", "roles", "symbols", "labels", "states", "reference", "thematic"}
     for layer in body["layers"]:
         assert layer["style"] == served["layers"][layer["id"]], layer["id"]
         printed = print_style(app.config["KECHUANG_STYLES"], layer["id"])

@@ -14,6 +14,7 @@ import { updateHash } from "./urlstate.js";
 import { renderTimeline } from "./timeline.js";
 import { renderImportLanguage } from "./import.js";
 import { renderAccount } from "./account.js";
+import { renderThematic } from "./thematic.js";
 
 export function setLang(lang) {
   I18N.setLang(lang);
@@ -31,6 +32,7 @@ export function setLang(lang) {
   if (ctx.search) ctx.search.rerender();
   state.visible.forEach((id) => { if (!isRegions(id)) restyleAll(id); }); // markers' names follow the language
   refreshProfile();
+  renderThematic();
   syncPanelToggle();
   renderTimeline();
   renderImportLanguage();

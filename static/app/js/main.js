@@ -29,6 +29,7 @@ import { initAccount } from "./account.js";
 import { initImport } from "./import.js";
 import { initFilter } from "./filter.js";
 import { initTimeline } from "./timeline.js";
+import { initThematic } from "./thematic.js";
 
 async function start() {
   I18N.apply();
@@ -72,6 +73,7 @@ async function start() {
   initImport();
   initFilter();
   initTimeline();
+  initThematic();
   initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
 

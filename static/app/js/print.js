@@ -6,6 +6,7 @@ import { I18N, t } from "./i18n.js";
 import { state, ctx, layerTitle } from "./state.js";
 import { gcjToWgs } from "./datum.js";
 import { showStatus } from "./net.js";
+import { thematicParams, thematicTitle } from "./thematic.js";
 
 /** Region layers printed as context under the data (outlines, names), top first. */
 const CONTEXT = ["province", "cities", "counties"];
@@ -26,8 +27,13 @@ export function viewBbox() {
 /** The visible layers split into the data to print (catalog order) and the context drawn underneath. */
 export function printLayers() {
   const visible = state.layers.map((m) => m.id).filter((id) => state.visible.has(id));
-  const data = visible.filter((id) => !CONTEXT.includes(id));
-  const context = CONTEXT.filter((id) => state.visible.has(id));
+  let data = visible.filter((id) => !CONTEXT.includes(id));
+  let context = CONTEXT.filter((id) => state.visible.has(id));
+  const theme = thematicParams(); // the thematic map's layer is the printed data, first, even a context layer
+  if (theme && state.visible.has(theme.layer)) {
+    data = [theme.layer, ...data.filter((id) => id !== theme.layer)];
+    context = context.filter((id) => id !== theme.layer);
+  }
   if (!data.length && context.length) data.push(context.pop()); // only outlines shown: print the finest
   return { data, context };
 }
@@ -46,6 +52,11 @@ export function printUrl(choices) {
   if (choices.title) params.set("title", choices.title);
   params.set("lang", I18N.lang); // legend, scale and footer in the language of the page
   if (state.asOf !== null) params.set("as_of", String(state.asOf)); // the map as of the year shown
+  const theme = thematicParams();
+  if (theme && data.includes(theme.layer)) {
+    params.set("thematic", theme.thematic);
+    params.set("thematic_layer", theme.layer);
+  }
   return `/export/${encodeURIComponent(data[0])}.${choices.format}?${params.toString()}`;
 }
 
@@ -67,6 +78,10 @@ function describe() {
   summary.appendChild(document.createTextNode(`${t("print.layers")}${t("colon")}${names.length ? names.join(t("sep")) : t("print.none")}`));
   summary.appendChild(document.createElement("br"));
   summary.appendChild(document.createTextNode(`${t("print.extent")}${t("colon")}${bb[0].toFixed(3)}–${bb[2].toFixed(3)}°E, ${bb[1].toFixed(3)}–${bb[3].toFixed(3)}°N`));
+  if (thematicParams() && data.includes(thematicParams().layer)) {
+    summary.appendChild(document.createElement("br"));
+    summary.appendChild(document.createTextNode(`${t("section.thematic")}${t("colon")}${layerTitle(thematicParams().layer)} · ${thematicTitle()}`));
+  }
   $("#print-submit").disabled = !data.length;
 }
 

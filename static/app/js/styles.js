@@ -12,6 +12,10 @@ export function setStyleTable(table) {
   if (table && typeof table === "object") TABLE = Object.assign({ layers: {}, kinds: {}, roles: {}, symbols: {}, labels: {}, states: {}, reference: {} }, table);
 }
 export const styleTable = () => TABLE;
+/* Another feature may restyle features (the thematic map): fn(id, feature) gives path options to lay over the
+   layer's own, or null. One at a time; setFeatureStyle(null) restores the table's styles. */
+let featureStyle = null;
+export function setFeatureStyle(fn) { featureStyle = typeof fn === "function" ? fn : null; }
 const states = () => TABLE.states || {};
 export function layerStyle(id) {
   return TABLE.layers[id] || ((state.meta.get(id) || {}).style) || {};
@@ -115,6 +119,8 @@ export function styleFor(id, feature, flags) {
   }
   if (flags && flags.hover && st.hover_fill && state.basemap === "none") s.fillColor = safeColor(st.hover_fill, s.fillColor);
   if (p.year_known === false) undatedStyle(s);
+  const over = featureStyle && featureStyle(id, feature);
+  if (over) Object.assign(s, over);
   return withStates(s, flags, isRegions(id) ? 1 : 0.7);
 }
 

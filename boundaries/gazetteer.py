@@ -172,6 +172,35 @@ class Gazetteer:
         order = sorted(scored, key=lambda c: (scored[c], ("county", "city", "province").index(self.places[c].level), c))
         return [self.places[c] for c in order[:limit]]
 
+    def suggest(
+        self, text: str, limit: int = 5, *, province: str | None = None, city: str | None = None
+    ) -> list[Place]:
+        """The regions whose names (full or short) are closest to a mistyped `text`, best first.
+
+        Score: difflib's similarity ratio plus a small bonus for characters in the same positions (so 瑞按市 →
+        瑞安市 and 萧山去 → 萧山区 rank above names that merely share characters); `province`/`city` narrow it."""
+        query = re.sub(r"\s+", "", str(text or ""))
+        if not query:
+            return []
+        allowed = self._within(set(self.places), province, city) if (province or city) else None
+        best: dict[str, float] = {}
+        matcher = difflib.SequenceMatcher(autojunk=False)
+        matcher.set_seq2(query)
+        for name, codes in self._names.items():
+            matcher.set_seq1(name)
+            if matcher.real_quick_ratio() < 0.5 or matcher.quick_ratio() < 0.5:
+                continue
+            score = matcher.ratio()
+            if score < 0.5:
+                continue
+            same_place = sum(a == b for a, b in zip(name, query, strict=False)) / max(len(name), len(query))
+            score += 0.2 * same_place
+            for code in codes:
+                if allowed is None or code in allowed:
+                    best[code] = max(best.get(code, 0.0), score)
+        order = sorted(best, key=lambda c: (-best[c], ("county", "city", "province").index(self.places[c].level), c))
+        return [self.places[c] for c in order[:limit]]
+
 
 def former_names() -> list[dict]:
     """Entries of former_names.yaml: {name, now (adcode), note}."""

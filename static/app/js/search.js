@@ -22,17 +22,22 @@ export function initSearch() {
     clear(list);
     if (!results.length) {
       list.appendChild(el("li", { className: "none", text: t("search.none"), attrs: { role: "presentation" } }));
+    } else if (results.every((r) => r.suggestion)) {
+      list.appendChild(el("li", { className: "none", text: t("search.none"), attrs: { role: "presentation" } }));
     }
     results.forEach((r, i) => {
       const metaBits = [r.kind ? t("kind." + r.kind) : layerTitle(r.layer), r.city && r.city !== r.name ? r.city : null]
         .filter((x, k, a) => x && a.indexOf(x) === k);
       const name = pick(r, "name") || r.name;
+      const note = pick(r, "note"); // what became of a former name, or "did you mean …" for a suggestion
       const li = el("li", {
+        className: r.suggestion ? "suggestion" : "",
         attrs: { role: "option", id: "sr-" + i, "aria-selected": "false", "data-testid": "search-result" },
         dataset: { layer: r.layer, fid: String(r.id) },
-      }, el("span", { className: "sr-name", text: name }),
+      }, el("span", { className: "sr-name", text: r.suggestion ? note : name }),
       (I18N.lang === "en" && r.name && r.name !== name) ? el("span", { className: "sr-alt", text: r.name }) : null,
-      el("span", { className: "sr-meta", text: metaBits.join(" · ") }));
+      el("span", { className: "sr-meta", text: metaBits.join(" · ") }),
+      (note && !r.suggestion) ? el("span", { className: "sr-note", text: note }) : null);
       li.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the input
       li.addEventListener("click", () => choose(i));
       list.appendChild(li);

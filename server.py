@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(
             {
                 "unverified": catalog.unverified,
+                "home": catalog.home(),
                 "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
                 "styles": styles,
             }

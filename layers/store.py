@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from shapely.geometry import LineString, Point
 
 from boundaries.gazetteer import Gazetteer
@@ -15,6 +17,7 @@ from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
+from geo.params import check_bbox
 from geo.select import select
 from geo.shapes import bbox as geom_bbox
 from geo.shapes import circle, label_point
@@ -62,6 +65,7 @@ SITE_COLUMNS = [
 ]
 DEFAULT_RADIUS_M = 1000
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
+BBOX_ANSWERS = 512  # viewport (bbox) answers of region layers kept, least recently used dropped first
 
 
 class Catalog:
@@ -87,6 +91,8 @@ class Catalog:
             self._frames[spec.id] = self._build(spec)
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
         self._geojson: dict[tuple[str, int | None, str], bytes] = {}
+        self._bbox_geojson: OrderedDict[tuple[str, int | None, str, tuple[float, ...]], bytes] = OrderedDict()
+        self._trees: dict[str, shapely.STRtree] = {}
         self.profiles = Profiles(self)
 
     @classmethod
@@ -97,7 +103,7 @@ class Catalog:
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
         counties = self.boundaries.counties.set_index("adcode")
-        province = self.boundaries.province.union_all()
+        province = self._home_province().union_all()
         for site in self.data.sites:
             code, loc = site.get("county_adcode"), site.get("location")
             if not code or not loc:
@@ -112,6 +118,16 @@ class Catalog:
             for vertex in site.get("path") or []:
                 if not province.contains(Point(vertex)):
                     problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
+
+    def _home_province(self) -> gpd.GeoDataFrame:
+        """The province the curated data lies in (PROVINCE), also when the boundaries cover all of China."""
+        provinces = self.boundaries.province
+        home = provinces[provinces["name"] == PROVINCE]
+        return home if len(home) else provinces
+
+    def home(self) -> dict[str, Any]:
+        """Where the map opens: the home province and its bbox (all of China's boundaries loaded or one)."""
+        return {"name": PROVINCE, "bbox": [round(float(v), 6) for v in self._home_province().total_bounds]}
 
     def _region_frame(self, layer: str) -> gpd.GeoDataFrame:
         columns = ["adcode", "name", "name_en", "city", "city_en", "level", "province", "city_adcode", "geometry"]
@@ -221,6 +237,10 @@ class Catalog:
         order), in the requested datum."""
         spec = self.spec(layer_id)
         frame = self._frames[layer_id]
+        if spec.kind == "regions" and bbox is not None and not ids:  # a viewport: the spatial index picks
+            hits = self._tree(layer_id).query(shapely.box(*check_bbox(bbox)), predicate="intersects")
+            frame = frame.iloc[np.sort(hits)]
+            bbox = None
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
@@ -240,15 +260,33 @@ class Catalog:
         datum: str = "wgs84",
         ids: list[str] | None = None,
     ) -> bytes:
-        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
+        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept, and so are the
+        latest BBOX_ANSWERS viewport answers of region layers (the map asks for bboxes snapped to a grid,
+        so panning asks the same few again)."""
         key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum)
         if bbox is None and not ids and key in self._geojson:
             return self._geojson[key]
+        view = None
+        if bbox is not None and not ids and self.spec(layer_id).kind == "regions":
+            view = (*key, tuple(round(float(v), 6) for v in check_bbox(bbox)))
+            if view in self._bbox_geojson:
+                self._bbox_geojson.move_to_end(view)
+                return self._bbox_geojson[view]
         frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)
         body = to_bytes(feature_collection(frame, extra={"datum": datum}))
         if bbox is None and not ids:
             self._geojson[key] = body
+        elif view is not None:
+            self._bbox_geojson[view] = body
+            while len(self._bbox_geojson) > BBOX_ANSWERS:
+                self._bbox_geojson.popitem(last=False)
         return body
+
+    def _tree(self, layer_id: str) -> shapely.STRtree:
+        """A spatial index (STRtree) over a region layer's full-resolution geometries, built on first use."""
+        if layer_id not in self._trees:
+            self._trees[layer_id] = shapely.STRtree(np.asarray(self._frames[layer_id].geometry.values))
+        return self._trees[layer_id]
 
     def _simplified_geoms(self, spec: LayerSpec, zoom: int, frame: gpd.GeoDataFrame) -> np.ndarray:
         key = (spec.boundary_layer or spec.id, zoom)

@@ -13,7 +13,42 @@ import { updateHash } from "./urlstate.js";
 
 /** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
 export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
-function dataKey(id) { return isRegions(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum; }
+
+/* Large region layers (all of China's 2,875 counties) are not fetched whole: they load per view — the view's
+ * bounds padded and snapped outward to a grid, so panning within it asks nothing and the server can keep the
+ * answers — only from VIEWPORT_MIN_ZOOM on, and are drawn on a canvas. Small layers (Zhejiang's 90 counties)
+ * load whole as before. With a large layer loaded, views wider than a province use a coarser bucket (5). */
+export const VIEWPORT_MIN_FEATURES = 400;
+export const VIEWPORT_MIN_ZOOM = 7;
+const VIEWPORT_PAD = 0.25;  // of the view's size, on each side
+const VIEWPORT_CACHE = 16;  // answers kept per layer
+export const isViewportLayer = (id) => isRegions(id) && ((state.meta.get(id) || {}).count || 0) > VIEWPORT_MIN_FEATURES;
+export const anyViewportLayer = () => state.layers.some((m) => isViewportLayer(m.id));
+export function bucketOf(z) { return anyViewportLayer() && z < 6 ? 5 : zoomBucket(z); }
+
+function snappedBounds(bucket) {
+  const v = ctx.map.getBounds().pad(VIEWPORT_PAD);
+  const cell = 360 / 2 ** (bucket - 1);
+  const down = (x) => Math.floor(x / cell) * cell, up = (x) => Math.ceil(x / cell) * cell;
+  const r = (x) => Math.round(x * 1e6) / 1e6;
+  return [Math.max(-180, r(down(v.getWest()))), Math.max(-90, r(down(v.getSouth()))),
+    Math.min(180, r(up(v.getEast()))), Math.min(90, r(up(v.getNorth())))];
+}
+
+/** What a layer should show now: {key, params}; for a viewport layer the current data if it covers the view. */
+function wanted(id) {
+  const z = ctx.map.getZoom();
+  if (!isRegions(id)) return { key: state.datum, params: { datum: state.datum } };
+  const bucket = bucketOf(z);
+  const geomKey = `${state.datum}|z${bucket}`;
+  if (!isViewportLayer(id)) return { key: geomKey, params: { zoom: bucket, datum: state.datum } };
+  if (z < VIEWPORT_MIN_ZOOM) return { key: `${state.datum}|off`, off: true };
+  const entry = store.get(id);
+  const shown = entry.view;
+  if (shown && shown.geomKey === geomKey && shown.bounds.contains(ctx.map.getBounds())) return { key: entry.key };
+  const bbox = snappedBounds(bucket);
+  return { key: `${geomKey}|${bbox.join(",")}`, geomKey, bbox, params: { zoom: bucket, datum: state.datum, bbox: bbox.join(",") } };
+}
 
 export function makeGroup(id) {
   const meta = state.meta.get(id);
@@ -25,6 +60,7 @@ export function makeGroup(id) {
   };
   if (pane) opts.pane = pane;
   if (id === "province") opts.interactive = false;
+  if (isViewportLayer(id)) opts.renderer = L.canvas({ pane: pane || "overlayPane", padding: 0.3 });
   const group = L.geoJSON(null, opts);
   return { group, index: new Map(), features: [], key: null, cache: new Map(), pending: null, pendingKey: null, meta };
 }
@@ -67,12 +103,23 @@ function tooltipContent(id, f) {
   return box;
 }
 
-function setData(id, fc) {
+function setData(id, fc, w) {
   const entry = store.get(id);
-  entry.group.clearLayers();
-  entry.index.clear();
-  entry.features = (fc && Array.isArray(fc.features)) ? fc.features : [];
-  entry.group.addData({ type: "FeatureCollection", features: entry.features });
+  const features = (fc && Array.isArray(fc.features)) ? fc.features : [];
+  if (w && w.geomKey && entry.view && entry.view.geomKey === w.geomKey) {
+    // another view at the same simplification: keep the features already drawn, add the new, drop the gone
+    const next = new Set(features.map(fidOf));
+    for (const [fid, lyr] of entry.index) if (!next.has(fid)) { entry.group.removeLayer(lyr); entry.index.delete(fid); }
+    const added = features.filter((f) => !entry.index.has(fidOf(f)));
+    entry.features = features;
+    entry.group.addData({ type: "FeatureCollection", features: added });
+  } else {
+    entry.group.clearLayers();
+    entry.index.clear();
+    entry.features = features;
+    entry.group.addData({ type: "FeatureCollection", features: entry.features });
+  }
+  entry.view = w && w.bbox ? { geomKey: w.geomKey, bounds: L.latLngBounds([w.bbox[1], w.bbox[0]], [w.bbox[3], w.bbox[2]]) } : null;
   if (id === "cities" || id === "counties" || id === "pilot-counties") rebuildLabels();
   if (id === "province" && ctx.landLayer) { ctx.landLayer.clearLayers(); ctx.landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
   if (state.selected) restyleAll(id);
@@ -82,19 +129,23 @@ function setData(id, fc) {
 export function ensureData(id) {
   const entry = store.get(id);
   if (!entry) return Promise.reject(new Error("unknown layer " + id));
-  const key = dataKey(id);
+  const w = wanted(id);
+  const key = w.key;
   if (entry.key === key) return Promise.resolve(entry);
-  if (entry.cache.has(key)) { setData(id, entry.cache.get(key)); entry.key = key; return Promise.resolve(entry); }
+  if (w.off) { entry.pendingKey = null; setData(id, { features: [] }); entry.key = key; return Promise.resolve(entry); }
+  if (entry.cache.has(key)) { setData(id, entry.cache.get(key), w); entry.key = key; return Promise.resolve(entry); }
   if (entry.pending && entry.pendingKey === key) return entry.pending;
   const params = new URLSearchParams();
-  if (isRegions(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
-  params.set("datum", state.datum);
+  if (w.params.zoom !== undefined) params.set("zoom", String(w.params.zoom));
+  params.set("datum", w.params.datum);
+  if (w.params.bbox) params.set("bbox", w.params.bbox);
   setLayerBusy(id, true);
   entry.pendingKey = key;
   const p = fetchJSON(`/api/layers/${encodeURIComponent(id)}?${params}`).then((fc) => {
     entry.cache.set(key, fc);
+    if (w.bbox && entry.cache.size > VIEWPORT_CACHE) entry.cache.delete(entry.cache.keys().next().value);
     if (entry.pendingKey === key) {
-      setData(id, fc);
+      setData(id, fc, w);
       entry.key = key;
       entry.pending = null; entry.pendingKey = null;
     }
@@ -103,7 +154,7 @@ export function ensureData(id) {
     if (state.tableLayer === id && !entry.tableShown) renderTable();
     return entry;
   }, (err) => {
-    entry.pending = null; entry.pendingKey = null;
+    if (entry.pendingKey === key) { entry.pending = null; entry.pendingKey = null; }
     setLayerBusy(id, false, true);
     showStatus(t("status.loadError", { what: layerTitle(id) + " — " + err.message }), "error");
     throw err;

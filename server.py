@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             zoom=int_arg(request.args, "zoom", low=0, high=18),
             datum=_datum_arg(),
             ids=parse_ids(request.args.get("ids")),
+            clip=request.args.get("clip", "").lower() in ("1", "true"),
         )
         return Response(body, mimetype=MEDIA_TYPE)
 

@@ -175,7 +175,7 @@ def measure(browser, url: str) -> dict:
         "ready_median_s": round(statistics.median(r["ready_s"] for r in runs), 3),
         "first_view_bytes": nbytes,
         "requests": len(last["bytes"]),
-        "largest": sorted(((v, k.split("//", 1)[-1].split("/", 1)[-1]) for k, v in last["bytes"].items()), reverse=True)[
+        "largest": sorted(((v, "/" + k.split("//", 1)[-1].split("/", 1)[-1]) for k, v in last["bytes"].items()))[::-1][
             :5
         ],
         "load_longest_task_ms": round(last["load_longest_task_ms"], 1),

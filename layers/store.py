@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,9 +72,19 @@ BBOX_ANSWERS = 512  # viewport (bbox) answers of region layers kept, least recen
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
-    def __init__(self, boundaries: Path, layers_dir: Path, seeds_dir: Path, allow_unverified: bool = False) -> None:
-        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`."""
+    def __init__(
+        self,
+        boundaries: Path,
+        layers_dir: Path,
+        seeds_dir: Path,
+        allow_unverified: bool = False,
+        simplified_dir: Path | None = None,
+    ) -> None:
+        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`.
+        `simplified_dir`: where per-zoom simplified boundaries are kept between runs (all of China takes
+        minutes to simplify); None keeps them in memory only."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
+        self._simplified_dir = simplified_dir
         self.gazetteer = Gazetteer.of(self.boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
 
@@ -98,7 +109,13 @@ class Catalog:
     @classmethod
     def from_settings(cls, settings: Settings) -> Catalog:
         """The catalog of the configured data; the app (or CLI) that builds it keeps it."""
-        return cls(settings.boundaries, settings.layers_dir, settings.seeds_dir, settings.allow_unverified)
+        return cls(
+            settings.boundaries,
+            settings.layers_dir,
+            settings.seeds_dir,
+            settings.allow_unverified,
+            settings.cache / "simplified",
+        )
 
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
@@ -232,18 +249,27 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> gpd.GeoDataFrame:
         """The layer's features, simplified for a zoom, chosen by bbox and ids (`geo.select`, in the layer's
-        order), in the requested datum."""
+        order), in the requested datum. `clip` (regions, with a bbox): geometries cut to the bbox, as a map
+        view needs them (a province's outline far outside the view is not sent)."""
         spec = self.spec(layer_id)
         frame = self._frames[layer_id]
+        rect = None
         if spec.kind == "regions" and bbox is not None and not ids:  # a viewport: the spatial index picks
-            hits = self._tree(layer_id).query(shapely.box(*check_bbox(bbox)), predicate="intersects")
+            rect = check_bbox(bbox)
+            hits = self._tree(layer_id).query(shapely.box(*rect), predicate="intersects")
             frame = frame.iloc[np.sort(hits)]
             bbox = None
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
+        if clip and rect is not None:
+            frame = frame.copy()
+            clipped = shapely.clip_by_rect(np.asarray(frame.geometry.values), *rect)
+            frame["geometry"] = clipped
+            frame = frame[~shapely.is_empty(clipped)]
         frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
         transform = get_transform("wgs84", datum)
         if transform is not None:
@@ -259,21 +285,25 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> bytes:
         """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept, and so are the
         latest BBOX_ANSWERS viewport answers of region layers (the map asks for bboxes snapped to a grid,
-        so panning asks the same few again)."""
+        so panning asks the same few again). A clipped viewport answer rounds coordinates to what its zoom
+        can show (4 decimals, about 10 m, up to zoom 8; 5 above)."""
         key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum)
         if bbox is None and not ids and key in self._geojson:
             return self._geojson[key]
         view = None
+        clip = clip and bbox is not None and not ids and self.spec(layer_id).kind == "regions"
         if bbox is not None and not ids and self.spec(layer_id).kind == "regions":
-            view = (*key, tuple(round(float(v), 6) for v in check_bbox(bbox)))
+            view = (*key, tuple(round(float(v), 6) for v in check_bbox(bbox)), clip)
             if view in self._bbox_geojson:
                 self._bbox_geojson.move_to_end(view)
                 return self._bbox_geojson[view]
-        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)
-        body = to_bytes(feature_collection(frame, extra={"datum": datum}))
+        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids, clip=clip)
+        precision = (4 if zoom is not None and zoom <= 8 else 5) if clip else 6
+        body = to_bytes(feature_collection(frame, precision=precision, extra={"datum": datum}))
         if bbox is None and not ids:
             self._geojson[key] = body
         elif view is not None:
@@ -292,9 +322,44 @@ class Catalog:
         key = (spec.boundary_layer or spec.id, zoom)
         source = self._frames[key[0]]
         if key not in self._simplified:
-            self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
+            self._simplified[key] = self._kept_simplified(key[0], zoom, np.asarray(source.geometry.values))
         lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
+
+    def _kept_simplified(self, layer: str, zoom: int, geoms: np.ndarray) -> np.ndarray:
+        """`simplify_coverage` for a zoom, read from / written to `simplified_dir` (keyed by the GeoPackage's
+        path, size and modification time), as WKB without pickles."""
+        if self._simplified_dir is None:
+            return simplify_coverage(geoms, tolerance_for_zoom(zoom))
+        stat = self.boundaries.path.stat()
+        stamp = f"{self.boundaries.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{shapely.geos_version_string}"
+        digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+        path = self._simplified_dir / f"{digest}-{layer}-z{zoom}.npz"
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as kept:
+                    lengths = kept["lengths"]
+                    blob = kept["blob"].tobytes()
+                ends = np.cumsum(lengths)
+                wkb = [blob[e - n : e] for e, n in zip(ends, lengths, strict=True)]
+                if len(wkb) == len(geoms):
+                    return shapely.from_wkb(wkb)
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable: computed again below
+        result = simplify_coverage(geoms, tolerance_for_zoom(zoom))
+        wkb = shapely.to_wkb(result)
+        try:
+            self._simplified_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.{id(self)}.part.npz")
+            np.savez(
+                partial,
+                lengths=np.array([len(b) for b in wkb], dtype=np.int64),
+                blob=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+            )
+            partial.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs time
+        return result
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry

@@ -17,18 +17,21 @@ export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
 /* Large region layers (all of China's 2,875 counties) are not fetched whole: they load per view — the view's
  * bounds padded and snapped outward to a grid, so panning within it asks nothing and the server can keep the
  * answers — only from VIEWPORT_MIN_ZOOM on, and are drawn on a canvas. Small layers (Zhejiang's 90 counties)
- * load whole as before. With a large layer loaded, views wider than a province use a coarser bucket (5). */
-export const VIEWPORT_MIN_FEATURES = 400;
-export const VIEWPORT_MIN_ZOOM = 7;
+ * load whole as before. Answers are clipped to the bbox. With a large layer loaded, each zoom level has its own
+ * simplification (5 … 11). */
+export const VIEWPORT_MIN_FEATURES = 30;
+export const VIEWPORT_MIN_ZOOM = 7;  // for layers of more than VIEWPORT_MANY features (counties): none below it
+const VIEWPORT_MANY = 1000;
 const VIEWPORT_PAD = 0.25;  // of the view's size, on each side
 const VIEWPORT_CACHE = 16;  // answers kept per layer
 export const isViewportLayer = (id) => isRegions(id) && ((state.meta.get(id) || {}).count || 0) > VIEWPORT_MIN_FEATURES;
+/* (all of China: province 34 and cities 370 load per view too — whole, they are 0.6 and 1.4 MB gzip at zoom 7) */
 export const anyViewportLayer = () => state.layers.some((m) => isViewportLayer(m.id));
-export function bucketOf(z) { return anyViewportLayer() && z < 6 ? 5 : zoomBucket(z); }
+export function bucketOf(z) { return anyViewportLayer() ? Math.max(5, Math.min(11, Math.floor(z))) : zoomBucket(z); }
 
 function snappedBounds(bucket) {
   const v = ctx.map.getBounds().pad(VIEWPORT_PAD);
-  const cell = 360 / 2 ** (bucket - 1);
+  const cell = 360 / 2 ** (bucket + 1);
   const down = (x) => Math.floor(x / cell) * cell, up = (x) => Math.ceil(x / cell) * cell;
   const r = (x) => Math.round(x * 1e6) / 1e6;
   return [Math.max(-180, r(down(v.getWest()))), Math.max(-90, r(down(v.getSouth()))),
@@ -42,12 +45,12 @@ function wanted(id) {
   const bucket = bucketOf(z);
   const geomKey = `${state.datum}|z${bucket}`;
   if (!isViewportLayer(id)) return { key: geomKey, params: { zoom: bucket, datum: state.datum } };
-  if (z < VIEWPORT_MIN_ZOOM) return { key: `${state.datum}|off`, off: true };
+  if (z < VIEWPORT_MIN_ZOOM && (state.meta.get(id).count || 0) > VIEWPORT_MANY) return { key: `${state.datum}|off`, off: true };
   const entry = store.get(id);
   const shown = entry.view;
   if (shown && shown.geomKey === geomKey && shown.bounds.contains(ctx.map.getBounds())) return { key: entry.key };
   const bbox = snappedBounds(bucket);
-  return { key: `${geomKey}|${bbox.join(",")}`, geomKey, bbox, params: { zoom: bucket, datum: state.datum, bbox: bbox.join(",") } };
+  return { key: `${geomKey}|${bbox.join(",")}`, geomKey, bbox, params: { zoom: bucket, datum: state.datum, bbox: bbox.join(","), clip: "1" } };
 }
 
 export function makeGroup(id) {
@@ -106,19 +109,10 @@ function tooltipContent(id, f) {
 function setData(id, fc, w) {
   const entry = store.get(id);
   const features = (fc && Array.isArray(fc.features)) ? fc.features : [];
-  if (w && w.geomKey && entry.view && entry.view.geomKey === w.geomKey) {
-    // another view at the same simplification: keep the features already drawn, add the new, drop the gone
-    const next = new Set(features.map(fidOf));
-    for (const [fid, lyr] of entry.index) if (!next.has(fid)) { entry.group.removeLayer(lyr); entry.index.delete(fid); }
-    const added = features.filter((f) => !entry.index.has(fidOf(f)));
-    entry.features = features;
-    entry.group.addData({ type: "FeatureCollection", features: added });
-  } else {
-    entry.group.clearLayers();
-    entry.index.clear();
-    entry.features = features;
-    entry.group.addData({ type: "FeatureCollection", features: entry.features });
-  }
+  entry.group.clearLayers();
+  entry.index.clear();
+  entry.features = features;
+  entry.group.addData({ type: "FeatureCollection", features: entry.features });
   entry.view = w && w.bbox ? { geomKey: w.geomKey, bounds: L.latLngBounds([w.bbox[1], w.bbox[0]], [w.bbox[3], w.bbox[2]]) } : null;
   if (id === "cities" || id === "counties" || id === "pilot-counties") rebuildLabels();
   if (id === "province" && ctx.landLayer) { ctx.landLayer.clearLayers(); ctx.landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
@@ -138,7 +132,7 @@ export function ensureData(id) {
   const params = new URLSearchParams();
   if (w.params.zoom !== undefined) params.set("zoom", String(w.params.zoom));
   params.set("datum", w.params.datum);
-  if (w.params.bbox) params.set("bbox", w.params.bbox);
+  if (w.params.bbox) { params.set("bbox", w.params.bbox); params.set("clip", w.params.clip); }
   setLayerBusy(id, true);
   entry.pendingKey = key;
   const p = fetchJSON(`/api/layers/${encodeURIComponent(id)}?${params}`).then((fc) => {

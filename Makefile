@@ -64,6 +64,7 @@ lock: | $(PY)
 
 bench: install-test
 	$(PY) bench/run.py
+	$(PY) bench/allchina.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

@@ -66,6 +66,7 @@ SITE_COLUMNS = [
 ]
 DEFAULT_RADIUS_M = 1000
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
+FINEST_SIMPLIFIED = 11  # the finest zoom answered simplified (from 12 on, boundaries are sent as they are)
 BBOX_ANSWERS = 512  # viewport (bbox) answers of region layers kept, least recently used dropped first
 
 
@@ -346,7 +347,10 @@ class Catalog:
                     return shapely.from_wkb(wkb)
             except (OSError, ValueError, KeyError):
                 pass  # unreadable: computed again below
-        result = simplify_coverage(geoms, tolerance_for_zoom(zoom))
+        # each coarser level is simplified from the finest one (far fewer vertices than the source): the
+        # costly pass over the full-resolution boundaries runs once per layer, not once per zoom
+        base = self._kept_simplified(layer, FINEST_SIMPLIFIED, geoms) if zoom < FINEST_SIMPLIFIED else geoms
+        result = simplify_coverage(base, tolerance_for_zoom(zoom))
         wkb = shapely.to_wkb(result)
         try:
             self._simplified_dir.mkdir(parents=True, exist_ok=True)

@@ -157,6 +157,20 @@ export function ensureData(id) {
   return p;
 }
 
+/** A feature of a layer loaded per view that is not in the view (a search result, a permalink): move the map
+ * to the region's bbox (from its profile), load that view, and return the feature's Leaflet layer (or null). */
+export async function bringIntoView(id, fid) {
+  if (!isViewportLayer(id)) return null;
+  let profile;
+  try { profile = await fetchJSON(`/api/regions/${encodeURIComponent(fid)}`); } catch (e) { return null; }
+  if (!profile || !Array.isArray(profile.bbox)) return null;
+  const [w, s, e, n] = profile.bbox;
+  ctx.map.fitBounds([[s, w], [n, e]], { maxZoom: 10, padding: [30, 30], animate: false });
+  if (ctx.map.getZoom() < VIEWPORT_MIN_ZOOM) ctx.map.setZoom(VIEWPORT_MIN_ZOOM, { animate: false });
+  try { await ensureData(id); } catch (err) { return null; }
+  return store.get(id).index.get(fid) || null;
+}
+
 export async function setLayerVisible(id, on, opts) {
   if (!store.has(id)) return;
   const entry = store.get(id);

@@ -19,14 +19,16 @@ export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
  * answers — only from VIEWPORT_MIN_ZOOM on, and are drawn on a canvas. Small layers (Zhejiang's 90 counties)
  * load whole as before. Answers are clipped to the bbox. With a large layer loaded, each zoom level has its own
  * simplification (5 … 11). */
-export const VIEWPORT_MIN_FEATURES = 30;
+export const LARGE_LAYER = 400;      // a region layer this big (all of China's counties) switches loading per view on
+const VIEWPORT_MIN_FEATURES = 30;   // … for every region layer above this (China's 34 provinces, 370 cities)
 export const VIEWPORT_MIN_ZOOM = 7;  // for layers of more than VIEWPORT_MANY features (counties): none below it
 const VIEWPORT_MANY = 1000;
 const VIEWPORT_PAD = 0.25;  // of the view's size, on each side
 const VIEWPORT_CACHE = 16;  // answers kept per layer
-export const isViewportLayer = (id) => isRegions(id) && ((state.meta.get(id) || {}).count || 0) > VIEWPORT_MIN_FEATURES;
+const countOf = (id) => (state.meta.get(id) || {}).count || 0;
 /* (all of China: province 34 and cities 370 load per view too — whole, they are 0.6 and 1.4 MB gzip at zoom 7) */
-export const anyViewportLayer = () => state.layers.some((m) => isViewportLayer(m.id));
+export const anyViewportLayer = () => state.layers.some((m) => m.kind === "regions" && (m.count || 0) > LARGE_LAYER);
+export const isViewportLayer = (id) => isRegions(id) && countOf(id) > VIEWPORT_MIN_FEATURES && anyViewportLayer();
 export function bucketOf(z) { return anyViewportLayer() ? Math.max(5, Math.min(11, Math.floor(z))) : zoomBucket(z); }
 
 function snappedBounds(bucket) {
@@ -45,7 +47,7 @@ function wanted(id) {
   const bucket = bucketOf(z);
   const geomKey = `${state.datum}|z${bucket}`;
   if (!isViewportLayer(id)) return { key: geomKey, params: { zoom: bucket, datum: state.datum } };
-  if (z < VIEWPORT_MIN_ZOOM && (state.meta.get(id).count || 0) > VIEWPORT_MANY) return { key: `${state.datum}|off`, off: true };
+  if (z < VIEWPORT_MIN_ZOOM && countOf(id) > VIEWPORT_MANY) return { key: `${state.datum}|off`, off: true };
   const entry = store.get(id);
   const shown = entry.view;
   if (shown && shown.geomKey === geomKey && shown.bounds.contains(ctx.map.getBounds())) return { key: entry.key };

@@ -54,10 +54,10 @@ def test_panning_loads_the_counties_of_the_new_view(browser, china_server, outpu
     before = set(loaded(mp, "counties"))
     page = mp.page
     for _ in range(3):  # drag the map eastward: the view moves west, into 安徽 and 江西
-        page.mouse.move(300, 400)
+        page.mouse.move(450, 400)
         page.mouse.down()
-        page.mouse.move(700, 400, steps=8)
-        page.mouse.move(1000, 400, steps=8)
+        page.mouse.move(800, 400, steps=8)
+        page.mouse.move(1150, 400, steps=8)
         page.mouse.up()
         mp.wait_idle()
     after = set(loaded(mp, "counties"))

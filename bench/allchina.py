@@ -141,7 +141,7 @@ def pan_and_zoom(page) -> dict:
         waits.append(time.perf_counter() - t)
     for step in ("zoomIn", "zoomOut"):
         t = time.perf_counter()
-        page.evaluate(f"() => window.kechuang.map.{step}(1, {{ animate: false }})")
+        page.evaluate(f"() => {{ window.kechuang.map.{step}(1, {{ animate: false }}); }}")
         page.wait_for_timeout(50)
         settled(page)
         waits.append(time.perf_counter() - t)

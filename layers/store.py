@@ -103,7 +103,7 @@ class Catalog:
             self._frames[spec.id] = self._build(spec)
         self._simplified: dict[tuple[str, int], np.ndarray] = {}
         self._geojson: dict[tuple[str, int | None, str], bytes] = {}
-        self._bbox_geojson: OrderedDict[tuple[str, int | None, str, tuple[float, ...]], bytes] = OrderedDict()
+        self._bbox_geojson: OrderedDict[tuple[str, int | None, str, tuple[float, ...], bool], bytes] = OrderedDict()
         self._trees: dict[str, shapely.STRtree] = {}
         self.profiles = Profiles(self)
 

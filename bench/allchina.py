@@ -96,7 +96,8 @@ def add_peer(app) -> None:
 def settled(page, timeout: float = 60_000) -> None:
     """Wait until the page is ready, has no request under way, and has painted twice since."""
     page.wait_for_function(
-        "document.body.dataset.ready === 'true' && window.kechuang && window.kechuang.busy === 0", timeout=timeout
+        "document.body && document.body.dataset.ready === 'true' && window.kechuang && window.kechuang.busy === 0",
+        timeout=timeout,
     )
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 

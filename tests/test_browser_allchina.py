@@ -28,6 +28,17 @@ def loaded(mp: MapPage, layer: str) -> list[str]:
     return mp.js("(id) => window.kechuang.store.get(id).features.map((f) => String(f.id))", layer)
 
 
+def wait_view_loaded(mp: MapPage, layer: str = "counties") -> None:
+    """Until the layer's loaded data covers the map's view (after a drag's inertia has stopped) and nothing loads."""
+    mp.page.wait_for_function(
+        "(id) => { const k = window.kechuang, e = k.store.get(id);"
+        " return k.busy === 0 && !!e.view && e.view.bounds.contains(k.map.getBounds()); }",
+        arg=layer,
+        timeout=60000,
+    )
+    mp.wait_idle()
+
+
 def test_first_view_is_small_and_loads_counties_of_the_view(browser, china_server, output_dir):
     sizes: dict[str, int] = {}
 
@@ -59,7 +70,8 @@ def test_panning_loads_the_counties_of_the_new_view(browser, china_server, outpu
         page.mouse.move(800, 400, steps=8)
         page.mouse.move(1150, 400, steps=8)
         page.mouse.up()
-        mp.wait_idle()
+        page.wait_for_timeout(1000)  # the drag's inertia
+        wait_view_loaded(mp)
     after = set(loaded(mp, "counties"))
     assert after - before, "no new counties after panning"
     west = mp.js("() => window.kechuang.map.getBounds().getWest()")

@@ -85,7 +85,8 @@ def test_panning_loads_the_counties_of_the_new_view(browser, china_server, outpu
 
 def test_clicking_a_county_outside_zhejiang_opens_its_profile(browser, china_server, output_dir):
     mp = MapPage(browser, china_server, hash_="")
-    mp.js("() => window.kechuang.map.setView([31.245, 121.395], 11, { animate: false })")
+    mp.js("() => { window.kechuang.map.setView([31.245, 121.395], 11, { animate: false }); }")
+    wait_view_loaded(mp)
     mp.wait_idle()
     assert PUTUO_SHANGHAI in loaded(mp, "counties")
     x, y = mp.js(

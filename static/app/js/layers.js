@@ -65,7 +65,11 @@ export function makeGroup(id) {
   };
   if (pane) opts.pane = pane;
   if (id === "province") opts.interactive = false;
-  if (isViewportLayer(id)) opts.renderer = L.canvas({ pane: pane || "overlayPane", padding: 0.3 });
+  if (isViewportLayer(id)) {
+    opts.renderer = L.canvas({ pane: pane || "overlayPane", padding: 0.3 });
+    // a canvas takes every click on its pane: the province outline (not interactive) lets them through
+    if (id === "province" && pane) ctx.map.getPane(pane).classList.add("no-events");
+  }
   const group = L.geoJSON(null, opts);
   return { group, index: new Map(), features: [], key: null, cache: new Map(), pending: null, pendingKey: null, meta };
 }

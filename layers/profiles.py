@@ -32,6 +32,8 @@ class Profiles:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         regions = catalog.boundaries.regions
+        for column in ("name_en", "city_en"):  # English names exist for Zhejiang only: elsewhere null, not NaN
+            regions[column] = regions[column].astype(object).where(regions[column].notna(), None)
         self._regions = regions
         written: dict[str, dict] = {}
         for rec in catalog.data.regions:  # several files may write about one region: merge them

@@ -99,6 +99,9 @@ def test_clicking_a_county_outside_zhejiang_opens_its_profile(browser, china_ser
         PUTUO_SHANGHAI,
     )
     mp.page.mouse.click(x, y)
+    mp.page.wait_for_timeout(500)
+    mp.page.screenshot(path=str(output_dir / "allchina-click-putuo.png"))
+    assert not mp.page_errors and not mp.console_errors, (mp.page_errors, mp.console_errors)
     text = mp.wait_popup_text("普陀区")
     assert "上海" in text
     mp.page.screenshot(path=str(output_dir / "allchina-click-putuo.png"))

@@ -74,6 +74,7 @@ bench: install-test $(VENV)/.installed-bench
 	$(PY) bench/serve.py
 	$(PY) bench/imports.py
 	$(PY) bench/userlayer.py
+	$(PY) bench/allchina.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

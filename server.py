@@ -372,6 +372,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             lambda: json_entry(
                 {
                     "unverified": catalog.unverified,
+                    "home": catalog.home(),
                     "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
                     "styles": styles,
                 }
@@ -385,11 +386,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         zoom = int_arg(request.args, "zoom", low=0, high=18)
         datum = _datum_arg()
         ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)
-        key = ("layer", layer_id, bbox, zoom if zoom is not None and zoom < 12 else None, datum, tuple(ids or ()))
+        clip = request.args.get("clip", "").lower() in ("1", "true")
+        key = ("layer", layer_id, bbox, zoom if zoom is not None and zoom < 12 else None, datum, tuple(ids or ()), clip)
         return send(
             key,
             lambda: Cached.build(
-                catalog.geojson(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids),
+                catalog.geojson(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids, clip=clip),
                 MEDIA_TYPE,
                 {"Access-Control-Allow-Origin": "*"},
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
+from geo.params import check_bbox
 from geo.select import select
 from geo.shapes import bbox as geom_bbox
 from geo.shapes import circle, label_point
@@ -91,6 +93,9 @@ def feature_names(frame: gpd.GeoDataFrame) -> list[str]:
     return [v if isinstance(v, str) and v else ids[n] for n, v in enumerate(column.tolist())]
 
 
+FINEST_SIMPLIFIED = 11  # the finest zoom answered simplified (from 12 on, boundaries are sent as they are)
+
+
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
@@ -101,10 +106,14 @@ class Catalog:
         seeds_dir: Path,
         allow_unverified: bool = False,
         user_store: UserLayerStore | None = None,
+        simplified_dir: Path | None = None,
     ) -> None:
         """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`.
-        User layers come from `user_store` (none without it), read again whenever its revision changes."""
+        User layers come from `user_store` (none without it), read again whenever its revision changes.
+        `simplified_dir`: where per-zoom simplified boundaries are kept between runs (all of China takes
+        minutes to simplify); None keeps them in memory only."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
+        self._simplified_dir = simplified_dir
         self.gazetteer = Gazetteer.of(self.boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
 
@@ -130,6 +139,7 @@ class Catalog:
         self._user_frames: dict[tuple[str, int, str], gpd.GeoDataFrame] = {}
         self._user_places: dict[str, list[dict[str, Any]]] | None = None
         self._user_boundaries: dict[tuple[str, int, str], list[str | None]] = {}
+        self._trees: dict[str, shapely.STRtree] = {}
         self.profiles = Profiles(self)
 
     @classmethod
@@ -141,12 +151,13 @@ class Catalog:
             settings.seeds_dir,
             settings.allow_unverified,
             open_store(settings.data_dir),
+            settings.cache / "simplified",
         )
 
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
         counties = self.boundaries.counties.set_index("adcode")
-        province = self.boundaries.province.union_all()
+        province = self._home_province().union_all()
         for site in self.data.sites:
             code, loc = site.get("county_adcode"), site.get("location")
             if not code or not loc:
@@ -161,6 +172,16 @@ class Catalog:
             for vertex in site.get("path") or []:
                 if not province.contains(Point(vertex)):
                     problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
+
+    def _home_province(self) -> gpd.GeoDataFrame:
+        """The province the curated data lies in (PROVINCE), also when the boundaries cover all of China."""
+        provinces = self.boundaries.province
+        home = provinces[provinces["name"] == PROVINCE]
+        return home if len(home) else provinces
+
+    def home(self) -> dict[str, Any]:
+        """Where the map opens: the home province and its bbox (all of China's boundaries loaded or one)."""
+        return {"name": PROVINCE, "bbox": [round(float(v), 6) for v in self._home_province().total_bounds]}
 
     def _region_frame(self, layer: str) -> gpd.GeoDataFrame:
         columns = ["adcode", "name", "name_en", "city", "city_en", "level", "province", "city_adcode", "geometry"]
@@ -420,16 +441,29 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> gpd.GeoDataFrame:
         """The layer's features, simplified for a zoom, chosen by bbox and ids (`geo.select`, in the layer's
-        order), in the requested datum."""
+        order), in the requested datum. `clip` (regions, with a bbox): geometries cut to the bbox, as a map
+        view needs them (a province's outline far outside the view is not sent)."""
         spec = self.spec(layer_id)
         frame = self.frame(layer_id)
+        rect = None
+        if spec.kind == "regions" and bbox is not None and not ids:  # a viewport: the spatial index picks
+            rect = check_bbox(bbox)
+            hits = self._tree(layer_id).query(shapely.box(*rect), predicate="intersects")
+            frame = frame.iloc[np.sort(hits)]
+            bbox = None
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
         elif spec.kind == "user" and zoom is not None and zoom < 12 and "Polygon" in spec.geometry_type:
             frame = self._user_simplified(layer_id, frame, zoom)
+        if clip and rect is not None:
+            frame = frame.copy()
+            clipped = shapely.clip_by_rect(np.asarray(frame.geometry.values), *rect)
+            frame["geometry"] = clipped
+            frame = frame[~shapely.is_empty(clipped)]
         frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
         transform = get_transform("wgs84", datum)
         if transform is not None:
@@ -445,25 +479,36 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> bytes:
-        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
+        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept (viewport answers
+        are kept by the web layer's response cache). A clipped viewport answer rounds coordinates to what its
+        zoom can show (4 decimals, about 10 m, up to zoom 8; 5 above)."""
         spec = self.spec(layer_id)
         info = self._user_info(layer_id) if spec.kind == "user" else None
         version = f"{info.version}@{info.updated}" if info else ""
         key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum, version)
         if bbox is None and not ids and key in self._geojson:
             return self._geojson[key]
-        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)
-        body = to_bytes(feature_collection(frame, extra={"datum": datum}))
+        clip = clip and bbox is not None and not ids and spec.kind == "regions"
+        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids, clip=clip)
+        precision = (4 if zoom is not None and zoom <= 8 else 5) if clip else 6
+        body = to_bytes(feature_collection(frame, precision=precision, extra={"datum": datum}))
         if bbox is None and not ids:
             self._geojson[key] = body
         return body
+
+    def _tree(self, layer_id: str) -> shapely.STRtree:
+        """A spatial index (STRtree) over a region layer's full-resolution geometries, built on first use."""
+        if layer_id not in self._trees:
+            self._trees[layer_id] = shapely.STRtree(np.asarray(self._frames[layer_id].geometry.values))
+        return self._trees[layer_id]
 
     def _simplified_geoms(self, spec: LayerSpec, zoom: int, frame: gpd.GeoDataFrame) -> np.ndarray:
         key = (spec.boundary_layer or spec.id, zoom)
         source = self._frames[key[0]]
         if key not in self._simplified:
-            self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
+            self._simplified[key] = self._kept_simplified(key[0], zoom, np.asarray(source.geometry.values))
         lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
 
@@ -506,6 +551,44 @@ class Catalog:
         frame = frame.copy()
         frame["geometry"] = geoms
         return frame
+
+    def _kept_simplified(self, layer: str, zoom: int, geoms: np.ndarray) -> np.ndarray:
+        """`simplify_coverage` for a zoom, read from / written to `simplified_dir` (keyed by the GeoPackage's
+        path, size and modification time), as WKB without pickles."""
+        if self._simplified_dir is None:
+            return simplify_coverage(geoms, tolerance_for_zoom(zoom))
+        stat = self.boundaries.path.stat()
+        stamp = f"{self.boundaries.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{shapely.geos_version_string}"
+        digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+        path = self._simplified_dir / f"{digest}-{layer}-z{zoom}.npz"
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as kept:
+                    lengths = kept["lengths"]
+                    blob = kept["blob"].tobytes()
+                ends = np.cumsum(lengths)
+                wkb = [blob[e - n : e] for e, n in zip(ends, lengths, strict=True)]
+                if len(wkb) == len(geoms):
+                    return shapely.from_wkb(wkb)
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable: computed again below
+        # each coarser level is simplified from the finest one (far fewer vertices than the source): the
+        # costly pass over the full-resolution boundaries runs once per layer, not once per zoom
+        base = self._kept_simplified(layer, FINEST_SIMPLIFIED, geoms) if zoom < FINEST_SIMPLIFIED else geoms
+        result = simplify_coverage(base, tolerance_for_zoom(zoom))
+        wkb = shapely.to_wkb(result)
+        try:
+            self._simplified_dir.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.stem}.{id(self)}.part.npz")
+            np.savez(
+                partial,
+                lengths=np.array([len(b) for b in wkb], dtype=np.int64),
+                blob=np.frombuffer(b"".join(wkb), dtype=np.uint8),
+            )
+            partial.replace(path)
+        except OSError:
+            pass  # a read-only cache only costs time
+        return result
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry

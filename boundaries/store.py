@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +28,8 @@ class Boundaries:
     counties: gpd.GeoDataFrame
     path: Path
     metadata: dict[str, str]
+    # outlines simplified at build time (large builds): (layer, zoom) -> {adcode: geometry}
+    simplified: dict[tuple[str, int], dict[str, object]] = field(default_factory=dict)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         return getattr(self, name)
@@ -66,7 +68,20 @@ def load(path: str | Path) -> Boundaries:
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
-    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
+    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata, _simplified(path))
+
+
+def _simplified(path: Path) -> dict[tuple[str, int], dict[str, object]]:
+    """The `<layer>_simplified` tables a large build carries (none in the embedded Zhejiang build)."""
+    tables = {name for name, _ in pyogrio.list_layers(path)}
+    out: dict[tuple[str, int], dict[str, object]] = {}
+    for layer in LAYERS:
+        if f"{layer}_simplified" not in tables:
+            continue
+        frame = gpd.read_file(path, layer=f"{layer}_simplified", engine="pyogrio")
+        for zoom, part in frame.groupby("zoom"):
+            out[(layer, int(zoom))] = dict(zip(part["adcode"], part.geometry.values, strict=True))
+    return out
 
 
 def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str]) -> None:

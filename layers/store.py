@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,14 +105,10 @@ class Catalog:
         seeds_dir: Path,
         allow_unverified: bool = False,
         user_store: UserLayerStore | None = None,
-        simplified_dir: Path | None = None,
     ) -> None:
         """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`.
-        User layers come from `user_store` (none without it), read again whenever its revision changes.
-        `simplified_dir`: where per-zoom simplified boundaries are kept between runs (all of China takes
-        minutes to simplify); None keeps them in memory only."""
+        User layers come from `user_store` (none without it), read again whenever its revision changes."""
         self.boundaries: Boundaries = load_boundaries(boundaries)
-        self._simplified_dir = simplified_dir
         self.gazetteer = Gazetteer.of(self.boundaries)
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
 
@@ -151,7 +146,6 @@ class Catalog:
             settings.seeds_dir,
             settings.allow_unverified,
             open_store(settings.data_dir),
-            settings.cache / "simplified",
         )
 
     # --- building -----------------------------------------------------------------------
@@ -508,7 +502,7 @@ class Catalog:
         key = (spec.boundary_layer or spec.id, zoom)
         source = self._frames[key[0]]
         if key not in self._simplified:
-            self._simplified[key] = self._kept_simplified(key[0], zoom, np.asarray(source.geometry.values))
+            self._simplified[key] = self._level(key[0], zoom, np.asarray(source.geometry.values))
         lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
 
@@ -552,43 +546,21 @@ class Catalog:
         frame["geometry"] = geoms
         return frame
 
-    def _kept_simplified(self, layer: str, zoom: int, geoms: np.ndarray) -> np.ndarray:
-        """`simplify_coverage` for a zoom, read from / written to `simplified_dir` (keyed by the GeoPackage's
-        path, size and modification time), as WKB without pickles."""
-        if self._simplified_dir is None:
-            return simplify_coverage(geoms, tolerance_for_zoom(zoom))
-        stat = self.boundaries.path.stat()
-        stamp = f"{self.boundaries.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{shapely.geos_version_string}"
-        digest = hashlib.sha256(stamp.encode()).hexdigest()[:16]
-        path = self._simplified_dir / f"{digest}-{layer}-z{zoom}.npz"
-        if path.exists():
-            try:
-                with np.load(path, allow_pickle=False) as kept:
-                    lengths = kept["lengths"]
-                    blob = kept["blob"].tobytes()
-                ends = np.cumsum(lengths)
-                wkb = [blob[e - n : e] for e, n in zip(ends, lengths, strict=True)]
-                if len(wkb) == len(geoms):
-                    return shapely.from_wkb(wkb)
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable: computed again below
-        # each coarser level is simplified from the finest one (far fewer vertices than the source): the
-        # costly pass over the full-resolution boundaries runs once per layer, not once per zoom
-        base = self._kept_simplified(layer, FINEST_SIMPLIFIED, geoms) if zoom < FINEST_SIMPLIFIED else geoms
-        result = simplify_coverage(base, tolerance_for_zoom(zoom))
-        wkb = shapely.to_wkb(result)
-        try:
-            self._simplified_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f"{path.stem}.{id(self)}.part.npz")
-            np.savez(
-                partial,
-                lengths=np.array([len(b) for b in wkb], dtype=np.int64),
-                blob=np.frombuffer(b"".join(wkb), dtype=np.uint8),
-            )
-            partial.replace(path)
-        except OSError:
-            pass  # a read-only cache only costs time
-        return result
+    def _level(self, layer: str, zoom: int, geoms: np.ndarray) -> np.ndarray:
+        """A boundary layer simplified for a zoom: from the build's own tables when it carries them (large
+        builds: all of China would take minutes here), else computed now (Zhejiang: a fraction of a second),
+        coarser levels from the finest one."""
+        kept = self.boundaries.simplified.get((layer, zoom))
+        if kept is not None:
+            codes = self._frames[layer].index
+            if all(c in kept for c in codes):
+                return np.array([kept[c] for c in codes], dtype=object)
+        if zoom < FINEST_SIMPLIFIED:
+            finest = (layer, FINEST_SIMPLIFIED)
+            if finest not in self._simplified:
+                self._simplified[finest] = self._level(layer, FINEST_SIMPLIFIED, geoms)
+            geoms = self._simplified[finest]
+        return simplify_coverage(geoms, tolerance_for_zoom(zoom))
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry

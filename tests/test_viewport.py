@@ -35,3 +35,31 @@ def test_a_view_answer_is_the_same_when_asked_again(http):
 def test_a_bad_view_bbox_is_a_clear_error(http):
     status, message = http.error("/api/layers/counties?bbox=1,2,3&zoom=7&clip=1")
     assert status == 400 and "bbox" in message
+
+
+def test_a_large_build_carries_its_simplified_outlines_and_the_catalog_uses_them(tmp_path):
+    """`build(..., simplified=True)` (the default for all of China) writes `<layer>_simplified` tables; the
+    catalog then answers every simplified zoom from them instead of simplifying at run time."""
+    import numpy as np
+
+    from boundaries.build import SIMPLIFIED_ZOOMS, build
+    from geo.simplify import simplify_levels
+    from layers.store import Catalog
+    from settings import load_settings
+
+    path = tmp_path / "zj.gpkg"
+    build("浙江省", path, simplified=True)
+    settings = load_settings(boundaries=path)
+    catalog = Catalog(settings.boundaries, settings.layers_dir, settings.seeds_dir)
+    kept = catalog.boundaries.simplified
+    assert sorted({z for _, z in kept}) == list(SIMPLIFIED_ZOOMS)
+    counties = catalog.frame("counties")
+    expected = simplify_levels(np.asarray(counties.geometry.values), SIMPLIFIED_ZOOMS)[7]
+    assert all(
+        shapely.equals_exact(kept[("counties", 7)][a], g, 1e-9) for a, g in zip(counties.index, expected, strict=True)
+    )
+    served = catalog.query("counties", zoom=7)
+    assert all(
+        shapely.equals_exact(kept[("counties", 7)][a], g, 1e-6)
+        for a, g in zip(served.index, served.geometry, strict=True)
+    )

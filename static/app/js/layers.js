@@ -53,6 +53,7 @@ function wanted(id) {
   if (shown && shown.geomKey === geomKey && shown.bounds.contains(ctx.map.getBounds())) return { key: entry.key };
   const bbox = snappedBounds(bucket);
   return { key: `${geomKey}|${bbox.join(",")}`, geomKey, bbox, params: { zoom: bucket, datum: state.datum, bbox: bbox.join(","), clip: "1" } };
+}
 
 /** The one marker-cluster group all point site layers share, so co-located sites of different layers
  * cluster together (counts and the layers' symbols); at the highest zoom a click spreads them out. */

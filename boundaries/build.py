@@ -149,5 +149,12 @@ def build(
                 geometry=[g for geoms in levels.values() for g in geoms],
                 crs="EPSG:4326",
             )
-            table.to_file(output, layer=f"{layer}_simplified", driver="GPKG", engine="pyogrio")
+            # read a zoom at a time by the server (no spatial index needed: it is never searched by area)
+            table.to_file(
+                output,
+                layer=f"{layer}_simplified",
+                driver="GPKG",
+                engine="pyogrio",
+                layer_options={"SPATIAL_INDEX": "NO"},
+            )
     return report

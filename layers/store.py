@@ -550,7 +550,7 @@ class Catalog:
         """A boundary layer simplified for a zoom: from the build's own tables when it carries them (large
         builds: all of China would take minutes here), else computed now (Zhejiang: a fraction of a second),
         coarser levels from the finest one."""
-        kept = self.boundaries.simplified.get((layer, zoom))
+        kept = self.boundaries.simplified(layer, zoom)
         if kept is not None:
             codes = self._frames[layer].index
             if all(c in kept for c in codes):

@@ -76,6 +76,7 @@ bench: install-test $(VENV)/.installed-bench
 	$(PY) bench/userlayer.py
 	$(PY) bench/query.py
 	$(PY) bench/userstore.py
+	$(PY) bench/allchina.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

@@ -439,6 +439,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             lambda: json_entry(
                 {
                     "unverified": catalog.unverified,
+                    "home": catalog.home(),
                     "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
                     "styles": styles,
                 }
@@ -454,10 +455,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         ids = parse_ids(request.args.get("ids"), max_count=settings.max_ids)
         as_of = parse_as_of(request.args.get("as_of"))
         bucket = zoom if zoom is not None and zoom < 12 else None
-        key = ("layer", layer_id, bbox, bucket, datum, tuple(ids or ()), as_of)
+        clip = request.args.get("clip", "").lower() in ("1", "true")  # a map view: cut to the bbox
+        key = ("layer", layer_id, bbox, bucket, datum, tuple(ids or ()), as_of, clip)
 
         def build() -> Cached:
-            query: dict[str, Any] = {"bbox": bbox, "zoom": zoom, "datum": datum, "ids": ids}
+            query: dict[str, Any] = {"bbox": bbox, "zoom": zoom, "datum": datum, "ids": ids, "clip": clip}
             if as_of is None:
                 body = catalog.geojson(layer_id, **query)
             else:

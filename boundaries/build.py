@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from geo.datum import gcj02_to_wgs84, transform_geometry
+from geo.simplify import simplify_levels
 
 from . import EMBEDDED_GPKG
 from .source import PACKAGE, VERSION, CnmapsWheel
 
 PRECISION = 1e-6  # coordinates rounded to 6 decimals (~0.1 m)
 LAYER_OF_LEVEL = {"province": "province", "city": "cities", "county": "counties"}
+SIMPLIFIED_ZOOMS = range(5, 12)  # zoom levels a large build carries simplified outlines for (12 on: full detail)
 FIELDS = ["adcode", "name", "level", "city", "city_adcode", "province", "province_adcode"]
 
 
@@ -72,11 +75,14 @@ def build(
     *,
     data_dir: Path | None = None,
     cache: Path | None = None,
+    simplified: bool | None = None,
 ) -> BuildReport:
     """Build the GeoPackage for one province (its Chinese name) or for all of China (`all`).
 
     Without `output`, 浙江省 goes to the embedded GeoPackage and anything else into `data_dir`;
-    the cnmaps wheel is read from (or downloaded into) `cache`.
+    the cnmaps wheel is read from (or downloaded into) `cache`. `simplified` (default: for all of China) also
+    writes each layer simplified for the map's zoom levels (tables `<layer>_simplified`: adcode, zoom,
+    geometry), so a server on a large build never simplifies at run time (minutes for all of China).
     """
     wheel = wheel or CnmapsWheel(cache=cache)
     records = list(wheel.records(None if province == "all" else province))
@@ -133,4 +139,22 @@ def build(
             layer_metadata={"description": f"{layer} of {province}", **meta},
         )
         report.counts[layer] = len(frame)
+        if simplified if simplified is not None else province == "all":
+            levels = simplify_levels(np.asarray(frame.geometry.values), SIMPLIFIED_ZOOMS)
+            table = gpd.GeoDataFrame(
+                {
+                    "adcode": [a for _ in levels for a in frame["adcode"]],
+                    "zoom": [z for z in levels for _ in range(len(frame))],
+                },
+                geometry=[g for geoms in levels.values() for g in geoms],
+                crs="EPSG:4326",
+            )
+            # read a zoom at a time by the server (no spatial index needed: it is never searched by area)
+            table.to_file(
+                output,
+                layer=f"{layer}_simplified",
+                driver="GPKG",
+                engine="pyogrio",
+                layer_options={"SPATIAL_INDEX": "NO"},
+            )
     return report

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,9 +28,26 @@ class Boundaries:
     counties: gpd.GeoDataFrame
     path: Path
     metadata: dict[str, str]
+    # the `<layer>_simplified` tables a large build carries (none in the embedded Zhejiang build)
+    simplified_tables: frozenset[str] = frozenset()
+    _outlines: dict[tuple[str, int], dict[str, object] | None] = field(default_factory=dict, repr=False)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         return getattr(self, name)
+
+    def simplified(self, layer: str, zoom: int) -> dict[str, object] | None:
+        """A layer's outlines simplified at build time for `zoom` ({adcode: geometry}), read from the file the
+        first time they are asked for; None when the build has none for it."""
+        key = (layer, zoom)
+        if key not in self._outlines:
+            found = None
+            if f"{layer}_simplified" in self.simplified_tables:
+                frame = gpd.read_file(
+                    self.path, layer=f"{layer}_simplified", engine="pyogrio", where=f"zoom = {int(zoom)}"
+                )
+                found = dict(zip(frame["adcode"], frame.geometry.values, strict=True)) if len(frame) else None
+            self._outlines[key] = found
+        return self._outlines[key]
 
     @property
     def regions(self) -> gpd.GeoDataFrame:
@@ -66,7 +83,8 @@ def load(path: str | Path) -> Boundaries:
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
-    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata)
+    tables = frozenset(name for name, _ in pyogrio.list_layers(path) if name.endswith("_simplified"))
+    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata, tables)
 
 
 def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str]) -> None:

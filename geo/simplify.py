@@ -23,3 +23,17 @@ def simplify_coverage(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     if tolerance <= 0:
         return geoms
     return shapely.coverage_simplify(np.asarray(geoms), tolerance, simplify_boundary=True)
+
+
+def simplify_levels(geoms: np.ndarray, zooms: range | list[int]) -> dict[int, np.ndarray]:
+    """`simplify_coverage` for every zoom of `zooms`: the finest from `geoms`, each coarser one from the finest
+    (far fewer vertices than the source), so the costly pass over full-resolution boundaries runs once."""
+    levels = sorted(zooms, reverse=True)
+    out: dict[int, np.ndarray] = {}
+    if not levels:
+        return out
+    finest = simplify_coverage(np.asarray(geoms), tolerance_for_zoom(levels[0]))
+    out[levels[0]] = finest
+    for zoom in levels[1:]:
+        out[zoom] = simplify_coverage(finest, tolerance_for_zoom(zoom))
+    return out

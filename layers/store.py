@@ -18,6 +18,7 @@ from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
+from geo.params import check_bbox
 from geo.select import select
 from geo.shapes import bbox as geom_bbox
 from geo.shapes import circle, label_point
@@ -92,6 +93,9 @@ def feature_names(frame: gpd.GeoDataFrame) -> list[str]:
     return [v if isinstance(v, str) and v else ids[n] for n, v in enumerate(column.tolist())]
 
 
+FINEST_SIMPLIFIED = 11  # the finest zoom answered simplified (from 12 on, boundaries are sent as they are)
+
+
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
@@ -131,6 +135,7 @@ class Catalog:
         self._user_frames: dict[tuple[str, int, str], gpd.GeoDataFrame] = {}
         self._user_places: dict[str, list[dict[str, Any]]] | None = None
         self._user_boundaries: dict[tuple[str, int, str], list[str | None]] = {}
+        self._trees: dict[str, shapely.STRtree] = {}
         self.profiles = Profiles(self)
 
     @classmethod
@@ -149,7 +154,7 @@ class Catalog:
     # --- building -----------------------------------------------------------------------
     def _check_locations(self, problems: records.Problems) -> None:
         counties = self.boundaries.counties.set_index("adcode")
-        province = self.boundaries.province.union_all()
+        province = self._home_province().union_all()
         for site in self.data.sites:
             code, loc = site.get("county_adcode"), site.get("location")
             if not code or not loc:
@@ -164,6 +169,16 @@ class Catalog:
             for vertex in site.get("path") or []:
                 if not province.contains(Point(vertex)):
                     problems.add(f"site {site['id']}", f"path point {list(vertex)} lies outside the province")
+
+    def _home_province(self) -> gpd.GeoDataFrame:
+        """The province the curated data lies in (PROVINCE), also when the boundaries cover all of China."""
+        provinces = self.boundaries.province
+        home = provinces[provinces["name"] == PROVINCE]
+        return home if len(home) else provinces
+
+    def home(self) -> dict[str, Any]:
+        """Where the map opens: the home province and its bbox (all of China's boundaries loaded or one)."""
+        return {"name": PROVINCE, "bbox": [round(float(v), 6) for v in self._home_province().total_bounds]}
 
     def _region_frame(self, layer: str) -> gpd.GeoDataFrame:
         columns = ["adcode", "name", "name_en", "city", "city_en", "level", "province", "city_adcode", "geometry"]
@@ -423,16 +438,29 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> gpd.GeoDataFrame:
         """The layer's features, simplified for a zoom, chosen by bbox and ids (`geo.select`, in the layer's
-        order), in the requested datum."""
+        order), in the requested datum. `clip` (regions, with a bbox): geometries cut to the bbox, as a map
+        view needs them (a province's outline far outside the view is not sent)."""
         spec = self.spec(layer_id)
         frame = self.frame(layer_id)
+        rect = None
+        if spec.kind == "regions" and bbox is not None and not ids:  # a viewport: the spatial index picks
+            rect = check_bbox(bbox)
+            hits = self._tree(layer_id).query(shapely.box(*rect), predicate="intersects")
+            frame = frame.iloc[np.sort(hits)]
+            bbox = None
         if spec.kind == "regions" and zoom is not None and zoom < 12:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
         elif spec.kind == "user" and zoom is not None and zoom < 12 and "Polygon" in spec.geometry_type:
             frame = self._user_simplified(layer_id, frame, zoom)
+        if clip and rect is not None:
+            frame = frame.copy()
+            clipped = shapely.clip_by_rect(np.asarray(frame.geometry.values), *rect)
+            frame["geometry"] = clipped
+            frame = frame[~shapely.is_empty(clipped)]
         frame = select(frame, bbox=bbox, ids=ids or None, layer=layer_id)
         transform = get_transform("wgs84", datum)
         if transform is not None:
@@ -448,25 +476,36 @@ class Catalog:
         zoom: int | None = None,
         datum: str = "wgs84",
         ids: list[str] | None = None,
+        clip: bool = False,
     ) -> bytes:
-        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept."""
+        """The layer as RFC 7946 GeoJSON bytes; whole-layer answers are built once and kept (viewport answers
+        are kept by the web layer's response cache). A clipped viewport answer rounds coordinates to what its
+        zoom can show (4 decimals, about 10 m, up to zoom 8; 5 above)."""
         spec = self.spec(layer_id)
         info = self._user_info(layer_id) if spec.kind == "user" else None
         version = f"{info.version}@{info.updated}" if info else ""
         key = (layer_id, zoom if zoom is not None and zoom < 12 else None, datum, version)
         if bbox is None and not ids and key in self._geojson:
             return self._geojson[key]
-        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids)
-        body = to_bytes(feature_collection(frame, extra={"datum": datum}))
+        clip = clip and bbox is not None and not ids and spec.kind == "regions"
+        frame = self.query(layer_id, bbox=bbox, zoom=zoom, datum=datum, ids=ids, clip=clip)
+        precision = (4 if zoom is not None and zoom <= 8 else 5) if clip else 6
+        body = to_bytes(feature_collection(frame, precision=precision, extra={"datum": datum}))
         if bbox is None and not ids:
             self._geojson[key] = body
         return body
+
+    def _tree(self, layer_id: str) -> shapely.STRtree:
+        """A spatial index (STRtree) over a region layer's full-resolution geometries, built on first use."""
+        if layer_id not in self._trees:
+            self._trees[layer_id] = shapely.STRtree(np.asarray(self._frames[layer_id].geometry.values))
+        return self._trees[layer_id]
 
     def _simplified_geoms(self, spec: LayerSpec, zoom: int, frame: gpd.GeoDataFrame) -> np.ndarray:
         key = (spec.boundary_layer or spec.id, zoom)
         source = self._frames[key[0]]
         if key not in self._simplified:
-            self._simplified[key] = simplify_coverage(np.asarray(source.geometry.values), tolerance_for_zoom(zoom))
+            self._simplified[key] = self._level(key[0], zoom, np.asarray(source.geometry.values))
         lookup = dict(zip(source.index, self._simplified[key], strict=False))
         return np.array([lookup[i] for i in frame.index], dtype=object)
 
@@ -509,6 +548,22 @@ class Catalog:
         frame = frame.copy()
         frame["geometry"] = geoms
         return frame
+
+    def _level(self, layer: str, zoom: int, geoms: np.ndarray) -> np.ndarray:
+        """A boundary layer simplified for a zoom: from the build's own tables when it carries them (large
+        builds: all of China would take minutes here), else computed now (Zhejiang: a fraction of a second),
+        coarser levels from the finest one."""
+        kept = self.boundaries.simplified(layer, zoom)
+        if kept is not None:
+            codes = self._frames[layer].index
+            if all(c in kept for c in codes):
+                return np.array([kept[c] for c in codes], dtype=object)
+        if zoom < FINEST_SIMPLIFIED:
+            finest = (layer, FINEST_SIMPLIFIED)
+            if finest not in self._simplified:
+                self._simplified[finest] = self._level(layer, FINEST_SIMPLIFIED, geoms)
+            geoms = self._simplified[finest]
+        return simplify_coverage(geoms, tolerance_for_zoom(zoom))
 
     def centre(self, layer_id: str, fid: str) -> tuple[list[float], list[float]]:
         geom = self.frame(layer_id).loc[fid].geometry

@@ -131,7 +131,12 @@ def china_build_key(wheel: Path) -> str:
 def _layer_counts(path: Path) -> dict[str, int]:
     import pyogrio
 
-    return {name: pyogrio.read_info(path, layer=name)["features"] for name, _ in pyogrio.list_layers(path)}
+    # the boundary layers (a large build also carries their simplified tables, `<layer>_simplified`)
+    return {
+        name: pyogrio.read_info(path, layer=name)["features"]
+        for name, _ in pyogrio.list_layers(path)
+        if not name.endswith("_simplified")
+    }
 
 
 def _sha256(path: Path) -> str:

@@ -78,6 +78,26 @@ function hideCollisions(group) {
   });
 }
 
+/* A layer with more features than LABELS_MAX (all of China's counties or cities) is labelled only where the
+ * view is, at most LABELS_MAX names; smaller layers are labelled whole, as before. */
+const LABELS_MAX = 250;
+const points = new WeakMap(); // feature -> label point, computed once per feature object
+function pointOf(feature) {
+  if (!points.has(feature)) points.set(feature, labelPoint(feature.geometry));
+  return points.get(feature);
+}
+function labelled(features) {
+  if (features.length <= LABELS_MAX) return features;
+  const view = ctx.map.getBounds();
+  const out = [];
+  for (const f of features) {
+    const p = pointOf(f);
+    if (p && view.contains(toLatLng(p))) out.push(f);
+    if (out.length >= LABELS_MAX) break;
+  }
+  return out;
+}
+
 export function rebuildLabels() {
   if (!ctx.map) return;
   const z = ctx.map.getZoom();
@@ -86,7 +106,7 @@ export function rebuildLabels() {
   labelGroups.zones.clearLayers();
   if (!ctx.map.hasLayer(labelGroups.zones)) labelGroups.zones.addTo(ctx.map);
   const add = (group, cls, feature) => {
-    const p = labelPoint(feature.geometry);
+    const p = pointOf(feature);
     if (!p) return;
     const span = el("span", { text: pick(feature.properties, "name") });
     L.marker(toLatLng(p), {
@@ -96,11 +116,11 @@ export function rebuildLabels() {
   };
   if (state.visible.has("cities") && z >= labelMinZoom("cities")) {
     const e = store.get("cities");
-    if (e) e.features.forEach((f) => add(labelGroups.cities, "city-label", f));
+    if (e) labelled(e.features).forEach((f) => add(labelGroups.cities, "city-label", f));
   }
   if (z >= labelMinZoom("counties")) {
     const src = state.visible.has("counties") ? "counties" : (state.visible.has("pilot-counties") ? "pilot-counties" : null);
-    if (src) store.get(src).features.forEach((f) => add(labelGroups.counties, "county-label" + (f.properties.pilot || src === "pilot-counties" ? " pilot" : ""), f));
+    if (src) labelled(store.get(src).features).forEach((f) => add(labelGroups.counties, "county-label" + (f.properties.pilot || src === "pilot-counties" ? " pilot" : ""), f));
   }
   addZoneLabels(z);
 }

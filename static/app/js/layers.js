@@ -13,9 +13,47 @@ import { updateHash } from "./urlstate.js";
 
 /** Boundaries are fetched simplified for a few zoom levels only (the server simplifies for `zoom`). */
 export function zoomBucket(z) { return z < 8 ? 7 : z < 10 ? 9 : 11; }
-function dataKey(id) {
-  const key = isZoomed(id) ? `${state.datum}|z${zoomBucket(ctx.map.getZoom())}` : state.datum;
-  return state.asOf === null ? key : `${key}|y${state.asOf}`;
+
+/* Large region layers (all of China's 2,875 counties) are not fetched whole: they load per view — the view's
+ * bounds padded and snapped outward to a grid, so panning within it asks nothing and the server can keep the
+ * answers — only from VIEWPORT_MIN_ZOOM on, and are drawn on a canvas. Small layers (Zhejiang's 90 counties)
+ * load whole as before. Answers are clipped to the bbox. With a large layer loaded, each zoom level has its own
+ * simplification (5 … 11). */
+export const LARGE_LAYER = 400;      // a region layer this big (all of China's counties) switches loading per view on
+const VIEWPORT_MIN_FEATURES = 30;   // … for every region layer above this (China's 34 provinces, 370 cities)
+export const VIEWPORT_MIN_ZOOM = 7;  // for layers of more than VIEWPORT_MANY features (counties): none below it
+const VIEWPORT_MANY = 1000;
+const VIEWPORT_PAD = 0.25;  // of the view's size, on each side
+const VIEWPORT_CACHE = 16;  // answers kept per layer
+const countOf = (id) => (state.meta.get(id) || {}).count || 0;
+/* (all of China: province 34 and cities 370 load per view too — whole, they are 0.6 and 1.4 MB gzip at zoom 7) */
+export const anyViewportLayer = () => state.layers.some((m) => m.kind === "regions" && (m.count || 0) > LARGE_LAYER);
+export const isViewportLayer = (id) => isRegions(id) && countOf(id) > VIEWPORT_MIN_FEATURES && anyViewportLayer();
+export function bucketOf(z) { return anyViewportLayer() ? Math.max(5, Math.min(11, Math.floor(z))) : zoomBucket(z); }
+
+function snappedBounds(bucket) {
+  const v = ctx.map.getBounds().pad(VIEWPORT_PAD);
+  const cell = 360 / 2 ** (bucket + 1);
+  const down = (x) => Math.floor(x / cell) * cell, up = (x) => Math.ceil(x / cell) * cell;
+  const r = (x) => Math.round(x * 1e6) / 1e6;
+  return [Math.max(-180, r(down(v.getWest()))), Math.max(-90, r(down(v.getSouth()))),
+    Math.min(180, r(up(v.getEast()))), Math.min(90, r(up(v.getNorth())))];
+}
+
+/** What a layer should show now: {key, params}; for a viewport layer the current data if it covers the view. */
+function wanted(id) {
+  const z = ctx.map.getZoom();
+  const year = state.asOf === null ? "" : `|y${state.asOf}`; // a map as of a year has its own answers
+  if (!isZoomed(id)) return { key: state.datum + year, params: { datum: state.datum } };
+  const bucket = bucketOf(z);
+  const geomKey = `${state.datum}|z${bucket}${year}`;
+  if (!isViewportLayer(id)) return { key: geomKey, params: { zoom: bucket, datum: state.datum } };
+  if (z < VIEWPORT_MIN_ZOOM && countOf(id) > VIEWPORT_MANY) return { key: `${state.datum}|off`, off: true };
+  const entry = store.get(id);
+  const shown = entry.view;
+  if (shown && shown.geomKey === geomKey && shown.bounds.contains(ctx.map.getBounds())) return { key: entry.key };
+  const bbox = snappedBounds(bucket);
+  return { key: `${geomKey}|${bbox.join(",")}`, geomKey, bbox, params: { zoom: bucket, datum: state.datum, bbox: bbox.join(","), clip: "1" } };
 }
 
 /** The one marker-cluster group all point site layers share, so co-located sites of different layers
@@ -94,6 +132,11 @@ export function makeGroup(id) {
   if (meta && meta.kind === "reference") { pane = referencePane(); opts.interactive = false; }
   if (pane) opts.pane = pane;
   if (id === "province") opts.interactive = false;
+  if (isViewportLayer(id)) {
+    opts.renderer = L.canvas({ pane: pane || "overlayPane", padding: 0.3 });
+    // a canvas takes every click on its pane: the province outline (not interactive) lets them through
+    if (id === "province" && pane) ctx.map.getPane(pane).classList.add("no-events");
+  }
   // Point layers, built-in or imported (a list of 3,000 firms), go into the shared cluster group.
   const clustered = meta && (meta.kind === "sites" || meta.kind === "user") && /^(Multi)?Point$/.test(meta.geometry_type || "");
   const group = clustered ? new ClusteredGeoJSON(null, opts) : L.geoJSON(null, opts);
@@ -140,12 +183,14 @@ function tooltipContent(id, f) {
   return box;
 }
 
-function setData(id, fc) {
+function setData(id, fc, w) {
   const entry = store.get(id);
+  const features = (fc && Array.isArray(fc.features)) ? fc.features : [];
   entry.group.clearLayers();
   entry.index.clear();
-  entry.features = (fc && Array.isArray(fc.features)) ? fc.features : [];
+  entry.features = features;
   entry.group.addData({ type: "FeatureCollection", features: id === "science-city-zones" ? frontLast(entry.features) : entry.features });
+  entry.view = w && w.bbox ? { geomKey: w.geomKey, bounds: L.latLngBounds([w.bbox[1], w.bbox[0]], [w.bbox[3], w.bbox[2]]) } : null;
   if (id === "cities" || id === "counties" || id === "pilot-counties" || id === "science-city-zones") rebuildLabels();
   if (id === "province" && ctx.landLayer) { ctx.landLayer.clearLayers(); ctx.landLayer.addData({ type: "FeatureCollection", features: entry.features }); }
   if (state.selected) restyleAll(id);
@@ -161,20 +206,24 @@ function frontLast(features) {
 export function ensureData(id) {
   const entry = store.get(id);
   if (!entry) return Promise.reject(new Error("unknown layer " + id));
-  const key = dataKey(id);
+  const w = wanted(id);
+  const key = w.key;
   if (entry.key === key) return Promise.resolve(entry);
-  if (entry.cache.has(key)) { setData(id, entry.cache.get(key)); entry.key = key; return Promise.resolve(entry); }
+  if (w.off) { entry.pendingKey = null; setData(id, { features: [] }); entry.key = key; return Promise.resolve(entry); }
+  if (entry.cache.has(key)) { setData(id, entry.cache.get(key), w); entry.key = key; return Promise.resolve(entry); }
   if (entry.pending && entry.pendingKey === key) return entry.pending;
   const params = new URLSearchParams();
-  if (isZoomed(id)) params.set("zoom", String(zoomBucket(ctx.map.getZoom())));
-  params.set("datum", state.datum);
+  if (w.params.zoom !== undefined) params.set("zoom", String(w.params.zoom));
+  params.set("datum", w.params.datum);
+  if (w.params.bbox) { params.set("bbox", w.params.bbox); params.set("clip", w.params.clip); }
   if (state.asOf !== null) params.set("as_of", String(state.asOf));
   setLayerBusy(id, true);
   entry.pendingKey = key;
   const p = fetchJSON(`/api/layers/${encodeURIComponent(id)}?${params}`).then((fc) => {
     entry.cache.set(key, fc);
+    if (w.bbox && entry.cache.size > VIEWPORT_CACHE) entry.cache.delete(entry.cache.keys().next().value);
     if (entry.pendingKey === key) {
-      setData(id, fc);
+      setData(id, fc, w);
       entry.key = key;
       entry.pending = null; entry.pendingKey = null;
     }
@@ -183,13 +232,27 @@ export function ensureData(id) {
     if (state.tableLayer === id && !entry.tableShown) renderTable();
     return entry;
   }, (err) => {
-    entry.pending = null; entry.pendingKey = null;
+    if (entry.pendingKey === key) { entry.pending = null; entry.pendingKey = null; }
     setLayerBusy(id, false, true);
     showStatus(t("status.loadError", { what: layerTitle(id) + " — " + err.message }), "error");
     throw err;
   });
   entry.pending = p;
   return p;
+}
+
+/** A feature of a layer loaded per view that is not in the view (a search result, a permalink): move the map
+ * to the region's bbox (from its profile), load that view, and return the feature's Leaflet layer (or null). */
+export async function bringIntoView(id, fid) {
+  if (!isViewportLayer(id)) return null;
+  let profile;
+  try { profile = await fetchJSON(`/api/regions/${encodeURIComponent(fid)}`); } catch (e) { return null; }
+  if (!profile || !Array.isArray(profile.bbox)) return null;
+  const [w, s, e, n] = profile.bbox;
+  ctx.map.fitBounds([[s, w], [n, e]], { maxZoom: 10, padding: [30, 30], animate: false });
+  if (ctx.map.getZoom() < VIEWPORT_MIN_ZOOM) ctx.map.setZoom(VIEWPORT_MIN_ZOOM, { animate: false });
+  try { await ensureData(id); } catch (err) { return null; }
+  return store.get(id).index.get(fid) || null;
 }
 
 export async function setLayerVisible(id, on, opts) {

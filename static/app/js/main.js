@@ -12,7 +12,7 @@ import { labelPoint } from "./geometry.js";
 import { fetchJSON, showStatus, busy } from "./net.js";
 import { state, store, ctx, isZoomed } from "./state.js";
 import { setStyleTable, landFill } from "./styles.js";
-import { makeGroup, ensureData, setLayerVisible, updateInteractivity, zoomBucket } from "./layers.js";
+import { makeGroup, ensureData, setLayerVisible, updateInteractivity, bucketOf, isViewportLayer, anyViewportLayer } from "./layers.js";
 import { labelGroups, rebuildLabels } from "./labels.js";
 import { select, initProfileSheet } from "./popups.js";
 import { buildLayerControl } from "./control.js";
@@ -86,8 +86,10 @@ async function start() {
   renderExport();
   updateDatumControl();
 
+  // The map opens on the home province (浙江省) even when the boundaries cover all of China: the curated
+  // layers all lie there, and a view of one province loads a few hundred counties rather than 2,875.
   const prov = state.meta.get("province");
-  const bb = (prov && prov.bbox) || [118.0, 27.0, 123.2, 31.2];
+  const bb = (catalog && catalog.home && catalog.home.bbox) || (prov && prov.bbox) || [118.0, 27.0, 123.2, 31.2];
   if (!(h.z && h.c)) ctx.map.fitBounds([[bb[1], bb[0]], [bb[3], bb[2]]], { padding: [10, 10], animate: false });
 
   const initialVisible = [...state.visible];
@@ -105,16 +107,22 @@ async function start() {
   buildLayerControl();
   setLang(I18N.lang);
 
-  let lastBucket = zoomBucket(ctx.map.getZoom());
+  let lastBucket = bucketOf(ctx.map.getZoom());
   ctx.map.on("zoomend", () => {
-    const b = zoomBucket(ctx.map.getZoom());
+    const b = bucketOf(ctx.map.getZoom());
     if (b !== lastBucket) {
       lastBucket = b;
       state.visible.forEach((id) => { if (isZoomed(id)) ensureData(id).catch(() => null); });
     }
     rebuildLabels();
   });
-  ctx.map.on("moveend", updateHash);
+  ctx.map.on("moveend", () => {
+    if (anyViewportLayer()) {  // large layers load per view, and their labels follow the view
+      state.visible.forEach((id) => { if (isViewportLayer(id)) ensureData(id).catch(() => null); });
+      rebuildLabels();
+    }
+    updateHash();
+  });
   window.addEventListener("hashchange", () => {
     if (window.location.hash === getLastHash()) return;
     setLastHash(window.location.hash);

@@ -7,7 +7,7 @@ import { labelPoint, toLatLng } from "./geometry.js";
 import { fetchJSON, showStatus } from "./net.js";
 import { state, store, profiles, ctx, isRegions, fidOf, layerTitle } from "./state.js";
 import { restyleAll } from "./styles.js";
-import { ensureData, setLayerVisible } from "./layers.js";
+import { ensureData, setLayerVisible, bringIntoView } from "./layers.js";
 import { syncTableSelection } from "./table.js";
 import { hashString, updateHash } from "./urlstate.js";
 import { closeDrawerOnNarrow } from "./panel.js";
@@ -82,7 +82,7 @@ export async function select(id, fid, opts) {
   if (!state.visible.has(id)) await setLayerVisible(id, true, { silent: true });
   let entry;
   try { entry = await ensureData(id); } catch (e) { return false; }
-  let lyr = entry.index.get(fid);
+  let lyr = entry.index.get(fid) || await bringIntoView(id, fid);
   if (!lyr) { showStatus(t("status.loadError", { what: `${layerTitle(id)}: ${fid}` }), "error"); return false; }
   const prev = state.selected;
   state.selected = { layer: id, id: fid };

@@ -187,6 +187,13 @@ class Settings(BaseSettings):
             "instances. Unset: the embedded files (the GeoPackages and YAML under the project and data directory)."
         ),
     )
+    embed_frame_ancestors: str = Field(
+        "*",
+        description=(
+            "Who may frame the embeddable view /embed (a CSP frame-ancestors value: *, 'self', origins or 'none'); "
+            "every other page follows frame_ancestors."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -30,4 +30,5 @@ export function setLang(lang) {
   refreshProfile();
   syncPanelToggle();
   updateHash();
+  document.dispatchEvent(new CustomEvent("kechuang:lang")); // features built outside this file rebuild themselves
 }

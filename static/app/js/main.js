@@ -27,6 +27,8 @@ import { setLang } from "./language.js";
 import { initPanel } from "./panel.js";
 import { initAccount } from "./account.js";
 import { initImport } from "./import.js";
+import { initCompare, addToCompare, openCompare, compareIds } from "./compare.js";
+import { initShare, initEmbed, shareUrl } from "./share.js";
 
 async function start() {
   I18N.apply();
@@ -67,6 +69,8 @@ async function start() {
   initPrint();
   ctx.search = initSearch();
   initProfileSheet();
+  initCompare();
+  initShare();
   initImport();
   initAccount();
   $("#lang-toggle").addEventListener("click", () => setLang(I18N.lang === "zh" ? "en" : "zh"));
@@ -115,6 +119,7 @@ async function start() {
     applyHash(parseHash(window.location.hash), false);
   });
 
+  initEmbed();
   state.ready = true;
   setLastHash(window.location.hash);
   updateHash();
@@ -126,5 +131,6 @@ window.kechuang = {
   get busy() { return busy(); },
   get cluster() { return ctx.cluster; }, // the marker-cluster group of the point site layers
   state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs, I18N,
+  addToCompare, openCompare, compareIds, shareUrl,
 };
 start();

@@ -53,7 +53,7 @@ class Section:
     """A titled group of rows; each row is the label cell followed by one cell per column."""
 
     title: str
-    rows: list[list[Cell]] = field(default_factory=list)
+    rows: Sequence[Sequence[Cell]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

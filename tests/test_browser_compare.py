@@ -117,8 +117,6 @@ def test_compare_from_profile_and_search_then_reload(browser, context, live_serv
     assert hz.nth(0).inner_text().startswith("1 个") and "瑞安" in hz.nth(0).inner_text()
     assert hz.nth(1).inner_text().startswith("0 个")
     assert page.locator("#compare-pdf").get_attribute("href") == f"/export/compare.pdf?ids={RUIAN},{YIWU}&lang=zh"
-    pdf = page.request.get(live_server + page.locator("#compare-pdf").get_attribute("href"))
-    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
     page.screenshot(path=str(output_dir / "compare-view.png"))
 
     url = page.url

@@ -90,7 +90,8 @@ def test_compare_from_profile_and_search_then_reload(browser, context, live_serv
     page.locator(f'[data-testid="search-result"][data-fid="{YIWU}"] [data-testid="search-compare"]').click()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=compare-chip]').length === 2")
     assert _chips(page) == [RUIAN, YIWU]
-    page.keyboard.press("Escape")
+    page.locator("#compare-open").focus()  # leaving the search box closes its list
+    page.wait_for_selector("#search-results", state="hidden")
     page.screenshot(path=str(output_dir / "compare-tray.png"))
 
     page.locator("#compare-open").click()

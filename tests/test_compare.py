@@ -331,3 +331,33 @@ def test_embed_framing_follows_its_setting(tmp_path):
     assert "X-Frame-Options" not in resp.headers
     app = create_app(load_settings(embed_frame_ancestors="'self'", data_dir=tmp_path))
     assert app.test_client().get("/embed").headers["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_user_layers_count_as_sites_and_renew_the_answer(tmp_path):
+    """A user point layer saved after a first comparison shows up in the next one (answers are keyed on the store's
+    revision), with its features counted and named per region."""
+    import geopandas as gpd
+    import shapely
+
+    from server import create_app
+    from settings import load_settings
+
+    app = create_app(load_settings(data_dir=tmp_path))
+    client = app.test_client()
+    before = client.get(f"/api/compare?ids={RUIAN},{YIWU}").get_json()
+    assert not [r for r in before["sites"] if r["user"]]
+    catalog = app.extensions["catalog"]
+    counties = catalog.frame("counties")
+    inside = [counties.loc[code].geometry.representative_point() for code in (RUIAN, RUIAN, YIWU)]
+    frame = gpd.GeoDataFrame(
+        {"name": ["实验室甲", "实验室乙", "实验室丙"]},
+        geometry=[shapely.Point(p.x, p.y) for p in inside],
+        crs="EPSG:4326",
+    )
+    layer = app.extensions["editor"].save("我的实验室", frame, actor="ed", source="labs.csv").id
+    after = client.get(f"/api/compare?ids={RUIAN},{YIWU}").get_json()
+    (row,) = [r for r in after["sites"] if r["user"]]
+    assert (row["layer"], row["title"]) == (layer, "我的实验室")
+    assert [c["count"] for c in row["cells"]] == [2, 1]
+    assert sorted(s["name"] for s in row["cells"][0]["sites"]) == ["实验室乙", "实验室甲"]
+    assert after["summary"]["regions"][0]["user_features"] == 2

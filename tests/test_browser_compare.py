@@ -11,6 +11,7 @@ import urllib.request
 import pytest
 
 from layers.catalog import DATA_DATE
+from tests.conftest import serve
 
 RUIAN = "330381"
 YIWU = "330782"
@@ -227,18 +228,24 @@ def test_embed_is_framed_elsewhere_the_page_is_not(browser, live_server, output_
         with urllib.request.urlopen(live_server + path, timeout=60) as resp:
             assert framing in resp.headers["Content-Security-Policy"]
             assert resp.headers.get("X-Frame-Options") == xfo
-    host = "http://reports.example"
     view = f"z=9&c=27.8,120.5&s=counties:{RUIAN}"
     html = (
         "<!doctype html><meta charset=utf-8><title>report</title><h1>A report</h1>"
         f'<iframe id="ok" src="{live_server}/embed#{view}" width="760" height="460" title="embed"></iframe>'
         f'<iframe id="no" src="{live_server}/#{view}" width="300" height="200" title="page"></iframe>'
-    )
+    ).encode()
+
+    def report(environ, start_response):  # another origin (another port) that frames both pages
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html]
+
     ctx = browser.new_context(viewport={"width": 1160, "height": 760})
     try:
         page = ctx.new_page()
-        page.route(f"{host}/**", lambda route: route.fulfill(status=200, content_type="text/html", body=html))
-        page.goto(f"{host}/report.html")
+        with serve(report) as host:
+            assert host != live_server
+            page.goto(f"{host}/report.html")
+            page.wait_for_function("() => document.querySelectorAll('iframe').length === 2")
         embed = next(f for f in page.frames if "/embed" in f.url)
         embed.wait_for_function(IDLE, timeout=60000)
         embed.wait_for_function("() => document.getElementById('profile-title').textContent === '瑞安市'")

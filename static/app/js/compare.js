@@ -163,7 +163,11 @@ function renderView() {
   const pdf = $("#compare-pdf");
   pdf.href = `/export/compare.pdf?ids=${cmp.ids.join(",")}&lang=${I18N.lang}`;
   pdf.setAttribute("download", `compare-${cmp.ids.join("-")}.pdf`);
-  if (!data) { body.appendChild(el("p", { className: "loading", text: t("popup.loading") })); return; }
+  if (!data) {
+    $("#compare-heading").textContent = t("compare.title");
+    body.appendChild(el("p", { className: "loading", text: t("popup.loading") }));
+    return;
+  }
   const regions = data.regions;
   const span = regions.length + 1;
   $("#compare-heading").textContent = t("compare.heading", { names: regions.map((r) => pick(r, "name")).join(t("sep")) });

@@ -13,8 +13,11 @@ const REGION_LAYERS = new Set(["counties", "cities", "pilot-counties"]);
 function compareAction(r, name) {
   if (r.suggestion || !REGION_LAYERS.has(r.layer) || !comparable(r.id)) return null;
   const btn = el("button", {
-    className: "sr-compare", text: t("compare.add"),
-    attrs: { type: "button", tabindex: "-1", title: t("compare.add.title", { name }), "data-testid": "search-compare" },
+    className: "sr-compare", // its label is drawn by CSS (data-label), so the result's text stays the place
+    attrs: {
+      type: "button", tabindex: "-1", title: t("compare.add.title", { name }), "aria-label": t("compare.add.title", { name }),
+      "data-label": t("compare.add"), "data-testid": "search-compare",
+    },
   });
   btn.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the input
   btn.addEventListener("click", (e) => { e.stopPropagation(); addToCompare(String(r.id)); });

@@ -74,7 +74,7 @@ export async function renderTable() {
     if ((regions || user) && comparable(fid)) { // mouse: this button; keyboard: the C key on the row
       const name = pick(p, "name") || p.name || fid;
       nameCell.appendChild(el("button", {
-        className: "row-compare", text: "+",
+        className: "row-compare", // its "+" is drawn by CSS, so the row's text stays the name
         attrs: { type: "button", tabindex: "-1", title: t("compare.add.title", { name }), "aria-label": t("compare.add.title", { name }), "data-testid": "row-compare" },
       }));
     }

@@ -31,7 +31,7 @@ SIZES: dict[str, float] = {"body": 7.6, "small": 6.3, "bold": 7.6, "muted": 6.0,
 COLOURS: dict[str, str] = {"body": "#1a1a1a", "small": "#444444", "bold": "#000000", "muted": "#666666"}
 LABEL_SHARE = 0.24  # of the text width, for the first (label) column
 PAD = 2.4  # points between a cell's text and its column edge
-LINE = 1.26  # line height, in font sizes
+LINE = 1.22  # line height, in font sizes
 NO_LINE_START = frozenset("、，。；：！？）》」』”’,.;:!?)")
 
 
@@ -129,7 +129,7 @@ _Line = tuple[str, str, float]  # text, style, x offset from the cell's left edg
 
 def _cell_lines(cell: Cell, width: float, measure: Measure) -> list[list[_Line]]:
     """A cell's text as lines, each a list of runs (a `run_on` part shares the line before when it fits)."""
-    inner = width - 2 * PAD
+    inner = (width - 2 * PAD) * 0.97  # a little room for rendering that differs from the measure
     out: list[list[_Line]] = []
     for part in cell:
         if not part.text:
@@ -189,12 +189,13 @@ def layout(
         y -= h
         ops.append(_Op("line", MARGIN, y, x1=width - MARGIN, style="dark"))
 
-    def new_page() -> None:
+    def new_page(header: bool = True) -> None:
         nonlocal ops, y
         pages.append(ops)
         ops = []
         y = height - MARGIN
-        header_row()
+        if header:
+            header_row()
 
     for line in wrap(title, text_w, "title", measure):
         ops.append(_Op("text", MARGIN, y, line, "title"))
@@ -228,9 +229,9 @@ def layout(
             y -= h
             ops.append(_Op("line", MARGIN, y, x1=width - MARGIN))
     notes = [[(ln, "muted", 0.0)] for text in footer for ln in wrap(text, text_w, "muted", measure)]
-    if notes:
-        if y - 8 - _height(notes) < bottom:
-            new_page()
+    if notes:  # a single page needs no page number: its notes may take that room
+        if y - 8 - _height(notes) < (bottom if pages else MARGIN):
+            new_page(header=False)
         y -= 8
         put(notes, MARGIN - PAD, y)
     pages.append(ops)

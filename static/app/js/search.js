@@ -9,15 +9,13 @@ import { addToCompare, comparable } from "./compare.js";
 
 const REGION_LAYERS = new Set(["counties", "cities", "pilot-counties"]);
 
-/** A small "compare" button on a county or city result (Shift+Enter adds the highlighted one from the keyboard). */
+/** A small "compare" control on a county or city result, for the mouse: an option's content is presentational,
+ * so it is no button there (aria-hidden); from the keyboard, Shift+Enter adds the highlighted result. */
 function compareAction(r, name) {
   if (r.suggestion || !REGION_LAYERS.has(r.layer) || !comparable(r.id)) return null;
-  const btn = el("button", {
+  const btn = el("span", {
     className: "sr-compare", // its label is drawn by CSS (data-label), so the result's text stays the place
-    attrs: {
-      type: "button", tabindex: "-1", title: t("compare.add.title", { name }), "aria-label": t("compare.add.title", { name }),
-      "data-label": t("compare.add"), "data-testid": "search-compare",
-    },
+    attrs: { "aria-hidden": "true", title: t("compare.add.title", { name }), "data-label": t("compare.add"), "data-testid": "search-compare" },
   });
   btn.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the input
   btn.addEventListener("click", (e) => { e.stopPropagation(); addToCompare(String(r.id)); });

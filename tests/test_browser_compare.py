@@ -162,6 +162,10 @@ def test_compare_from_table_rows(context, live_server):
     assert _chips(page) == [RUIAN, YIWU]
     page.locator(f'[data-testid="compare-chip"][data-adcode="{RUIAN}"] button').click()
     assert _chips(page) == [YIWU]
+    _search(page, "瑞安市")  # from the search box's keyboard: Shift+Enter adds the highlighted result
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=compare-chip]').length === 2")
+    assert _chips(page) == [YIWU, RUIAN]
     assert page.errors == []  # type: ignore[attr-defined]
 
 

@@ -363,7 +363,6 @@ def create_app(settings: Settings | None = None) -> Flask:
             "ogc_url": base_url() + "/ogc",
             "version": VERSION,
             "unverified": catalog.unverified,
-            "base_url": base_url(),
             "data_date": DATA_DATE,
             "revision": catalog.revision(),
             "embed": embed,
@@ -431,11 +430,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         if lang not in COMPARE_LANGS:
             raise BadRequest(f"lang must be {' or '.join(COMPARE_LANGS)}, got {lang!r}")
         comparison = compare(catalog, ids)  # unknown adcode: 404 before any drawing
+        link = f"{base_url()}/#cmp={','.join(ids)}&cmpv=1"  # the page with this comparison open
 
         def build() -> Cached:
             _print_slot()
             try:
-                body = compare_pdf(comparison, lang=lang, link=f"{base_url()}/#cmp={','.join(ids)}")
+                body = compare_pdf(comparison, lang=lang, link=link)
             finally:
                 print_slots.release()
             name = "-".join(
@@ -444,7 +444,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             headers = {"Content-Disposition": _disposition(f"{name}.pdf", f"compare-{'-'.join(ids)}.pdf")}
             return Cached.build(body, "application/pdf", headers, compress=False)
 
-        return send(("compare.pdf", tuple(ids), lang), build)
+        return send(("compare.pdf", tuple(ids), lang, link), build)
 
     @app.get("/api/search")
     def api_search():

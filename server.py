@@ -49,6 +49,9 @@ from geo.respcache import Cached, ResponseCache, accepts_gzip, answer
 from geo.select import select_layers
 from layers import Catalog, thematic
 from layers.backends import Backends, open_backends
+from layers.catalog import DATA_DATE
+from layers.compare import compare, parse_compare_ids
+from layers.compare_print import COMPARE_LANGS, compare_pdf
 from layers.editing import LayerEditor
 from layers.figures import with_figures
 from layers.importing import ImportOptions, read_upload, reconcile
@@ -156,12 +159,15 @@ def _tile_sources(basemaps: tuple) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def security_headers(settings: Settings) -> dict[str, str]:
-    """Headers sent with every answer: the page loads only from this origin (plus configured tile hosts)."""
+def security_headers(settings: Settings, frame_ancestors: str | None = None) -> dict[str, str]:
+    """Headers sent with every answer: the page loads only from this origin (plus configured tile hosts).
+    `frame_ancestors` (default: the `frame_ancestors` setting) says who may frame it; X-Frame-Options is sent
+    only when it is 'none' or 'self'."""
     img = " ".join(["'self'", "data:", *_tile_sources(settings.basemaps)])
+    framing = (frame_ancestors if frame_ancestors is not None else settings.frame_ancestors).strip()
     csp = (
         f"default-src 'self'; img-src {img}; script-src 'self'; style-src 'self'; object-src 'none'; "
-        f"base-uri 'self'; form-action 'self'; frame-ancestors {settings.frame_ancestors}"
+        f"base-uri 'self'; form-action 'self'; frame-ancestors {framing}"
     )
     headers = {
         "Content-Security-Policy": csp,
@@ -169,7 +175,6 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
-    framing = settings.frame_ancestors.strip()
     if framing in ("'none'", "'self'"):  # the older header for browsers without CSP frame-ancestors
         headers["X-Frame-Options"] = "DENY" if framing == "'none'" else "SAMEORIGIN"
     return headers
@@ -410,21 +415,35 @@ def create_app(settings: Settings | None = None) -> Flask:
         log.exception("unexpected error on %s", request.path)
         return jsonify({"error": "internal error; it has been logged"}), 500
 
+    embed_secure = security_headers(settings, settings.embed_frame_ancestors)
+
     @app.after_request
     def _headers(resp: Response) -> Response:
-        for k, v in secure.items():
+        # The embeddable view may be framed as `embed_frame_ancestors` says; every other answer as `frame_ancestors`.
+        for k, v in (embed_secure if request.endpoint == "embed" else secure).items():
             resp.headers.setdefault(k, v)
         return _gzip(resp)
 
-    @app.get("/")
-    def index():
+    def _page(embed: bool) -> str:
         config = {
             "basemaps": [b.model_dump(exclude_none=True) for b in settings.basemaps],
             "ogc_url": base_url() + "/ogc",
             "version": VERSION,
             "unverified": catalog.unverified,
+            "data_date": DATA_DATE,
+            "revision": catalog.revision(),
+            "embed": embed,
         }
-        return render_template("index.html", config=config)
+        return render_template("index.html", config=config, embed=embed)
+
+    @app.get("/")
+    def index():
+        return _page(embed=False)
+
+    @app.get("/embed")
+    def embed():
+        """The map without the side panel, for an <iframe> on another site (framing: `embed_frame_ancestors`)."""
+        return _page(embed=True)
 
     @app.get("/healthz")
     def healthz():
@@ -512,6 +531,34 @@ def create_app(settings: Settings | None = None) -> Flask:
     def api_query_layers():
         """What a question can name: region layers with their numeric fields, site layers."""
         return send(("query-layers",), lambda: json_entry(query_layers(catalog)))
+
+    @app.get("/api/compare")
+    def api_compare():
+        ids = parse_compare_ids(request.args.get("ids"))
+        return send(("compare", tuple(ids)), lambda: json_entry(compare(catalog, ids)))
+
+    @app.get("/export/compare.pdf")
+    def export_compare_pdf():
+        ids = parse_compare_ids(request.args.get("ids"))
+        lang = request.args.get("lang", "zh")
+        if lang not in COMPARE_LANGS:
+            raise BadRequest(f"lang must be {' or '.join(COMPARE_LANGS)}, got {lang!r}")
+        comparison = compare(catalog, ids)  # unknown adcode: 404 before any drawing
+        link = f"{base_url()}/#cmp={','.join(ids)}&cmpv=1"  # the page with this comparison open
+
+        def build() -> Cached:
+            _print_slot()
+            try:
+                body = compare_pdf(comparison, lang=lang, link=link)
+            finally:
+                print_slots.release()
+            name = "-".join(
+                r["name_en" if lang == "en" and r.get("name_en") else "name"] for r in comparison["regions"]
+            )
+            headers = {"Content-Disposition": _disposition(f"{name}.pdf", f"compare-{'-'.join(ids)}.pdf")}
+            return Cached.build(body, "application/pdf", headers, compress=False)
+
+        return send(("compare.pdf", tuple(ids), lang, link), build)
 
     @app.get("/api/search")
     def api_search():

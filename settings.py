@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         ge=10,
         description="Most values natural breaks classify (exact Fisher–Jenks: time grows with the square); more: 400.",
     )
+    embed_frame_ancestors: str = Field(
+        "*",
+        description=(
+            "Who may frame the embeddable view /embed (a CSP frame-ancestors value: *, 'self', origins or 'none'); "
+            "every other page follows frame_ancestors."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

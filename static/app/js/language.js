@@ -38,4 +38,5 @@ export function setLang(lang) {
   renderImportLanguage();
   renderAccount();
   updateHash();
+  document.dispatchEvent(new CustomEvent("kechuang:lang")); // features built outside this file rebuild themselves
 }

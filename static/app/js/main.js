@@ -30,6 +30,8 @@ import { initImport } from "./import.js";
 import { initFilter } from "./filter.js";
 import { initTimeline } from "./timeline.js";
 import { initThematic } from "./thematic.js";
+import { initCompare, addToCompare, openCompare, compareIds } from "./compare.js";
+import { initShare, initEmbed, shareUrl } from "./share.js";
 
 async function start() {
   I18N.apply();
@@ -70,6 +72,8 @@ async function start() {
   initPrint();
   ctx.search = initSearch();
   initProfileSheet();
+  initCompare();
+  initShare();
   initImport();
   initFilter();
   initTimeline();
@@ -129,6 +133,7 @@ async function start() {
     applyHash(parseHash(window.location.hash), false);
   });
 
+  initEmbed();
   state.ready = true;
   setLastHash(window.location.hash);
   updateHash();
@@ -140,5 +145,6 @@ window.kechuang = {
   get busy() { return busy(); },
   get cluster() { return ctx.cluster; }, // the marker-cluster group of the point site layers
   state, store, select, setLayerVisible, setBasemap, setLang, labelPoint, wgsToGcj, gcjToWgs, I18N,
+  addToCompare, openCompare, compareIds, shareUrl,
 };
 start();

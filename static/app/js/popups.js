@@ -12,6 +12,7 @@ import { syncTableSelection } from "./table.js";
 import { hashString, updateHash } from "./urlstate.js";
 import { closeDrawerOnNarrow } from "./panel.js";
 import { fillUserRow } from "./userrow.js";
+import { compareButton, comparable } from "./compare.js";
 
 export function featureLatLng(lyr) {
   if (lyr instanceof L.Marker) return lyr.getLatLng();
@@ -343,6 +344,9 @@ function renderRegionProfile(box, title, prof, id) {
   const metaP = el("p", { className: "pp-meta", text: meta.join(" · ") });
   if (isPilot && (prof.designations || []).length) metaP.appendChild(el("span", { className: "badge pilot", text: t("popup.pilot") }));
   head.appendChild(metaP);
+  if (comparable(prof.adcode) && (prof.level === "county" || prof.level === "city")) {
+    head.appendChild(el("p", { className: "pp-actions" }, compareButton(prof.adcode, pick(prof, "name"))));
+  }
   box.appendChild(head);
   const cited = [];
 

@@ -5,6 +5,22 @@ import { fetchJSON } from "./net.js";
 import { store, layerTitle } from "./state.js";
 import { select } from "./popups.js";
 import { closeDrawerOnNarrow } from "./panel.js";
+import { addToCompare, comparable } from "./compare.js";
+
+const REGION_LAYERS = new Set(["counties", "cities", "pilot-counties"]);
+
+/** A small "compare" control on a county or city result, for the mouse: an option's content is presentational,
+ * so it is no button there (aria-hidden); from the keyboard, Shift+Enter adds the highlighted result. */
+function compareAction(r, name) {
+  if (r.suggestion || !REGION_LAYERS.has(r.layer) || !comparable(r.id)) return null;
+  const btn = el("span", {
+    className: "sr-compare", // its label is drawn by CSS (data-label), so the result's text stays the place
+    attrs: { "aria-hidden": "true", title: t("compare.add.title", { name }), "data-label": t("compare.add"), "data-testid": "search-compare" },
+  });
+  btn.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the input
+  btn.addEventListener("click", (e) => { e.stopPropagation(); addToCompare(String(r.id)); });
+  return btn;
+}
 
 export function initSearch() {
   const input = $("#search-input");
@@ -37,7 +53,8 @@ export function initSearch() {
       }, el("span", { className: "sr-name", text: r.suggestion ? note : name }),
       (I18N.lang === "en" && r.name && r.name !== name) ? el("span", { className: "sr-alt", text: r.name }) : null,
       el("span", { className: "sr-meta", text: metaBits.join(" · ") }),
-      (note && !r.suggestion) ? el("span", { className: "sr-note", text: note }) : null);
+      (note && !r.suggestion) ? el("span", { className: "sr-note", text: note }) : null,
+      compareAction(r, name));
       li.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the input
       li.addEventListener("click", () => choose(i));
       list.appendChild(li);
@@ -77,7 +94,11 @@ export function initSearch() {
   input.addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown") { e.preventDefault(); if (list.hidden && results.length) render(); setActive(Math.min(results.length - 1, active + 1)); }
     else if (e.key === "ArrowUp") { e.preventDefault(); setActive(Math.max(0, active - 1)); }
-    else if (e.key === "Enter") {
+    else if (e.key === "Enter" && e.shiftKey && !list.hidden && results[active >= 0 ? active : 0]) {
+      e.preventDefault();
+      const r = results[active >= 0 ? active : 0];
+      if (REGION_LAYERS.has(r.layer) && !r.suggestion) addToCompare(String(r.id));
+    } else if (e.key === "Enter") {
       e.preventDefault();
       if (!list.hidden && results.length) choose(active >= 0 ? active : 0);
       else { clearTimeout(timer); run(); }

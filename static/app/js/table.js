@@ -7,6 +7,7 @@ import { select } from "./popups.js";
 import { renderExport } from "./export.js";
 import { updateHash } from "./urlstate.js";
 import { closeDrawerOnNarrow } from "./panel.js";
+import { addToCompare, comparable } from "./compare.js";
 
 export function buildTableSelect() {
   const sel = clear($("#table-layer"));
@@ -70,6 +71,13 @@ export async function renderTable() {
     else second = [p.county, p.role ? t("role." + p.role) : t("kind." + (p.kind || "other"))].filter(Boolean).join(" · ");
     const nameCell = el("td", { className: "name" }, el("span", { text: pick(p, "name") || p.name || fid }));
     if (!regions && p.schematic) nameCell.appendChild(el("span", { className: "badge schematic", text: t("popup.schematic") }));
+    if ((regions || user) && comparable(fid)) { // mouse: this button; keyboard: the C key on the row
+      const name = pick(p, "name") || p.name || fid;
+      nameCell.appendChild(el("button", {
+        className: "row-compare", // its "+" is drawn by CSS, so the row's text stays the name
+        attrs: { type: "button", tabindex: "-1", title: t("compare.add.title", { name }), "aria-label": t("compare.add.title", { name }), "data-testid": "row-compare" },
+      }));
+    }
     const tr = el("tr", {
       attrs: { tabindex: i === 0 ? "0" : "-1", "aria-selected": "false", "data-testid": "table-row" },
       dataset: { fid, layer: id },
@@ -124,6 +132,7 @@ export function initTableKeys() {
   tbody.addEventListener("click", (e) => {
     const tr = e.target.closest("tr[data-fid]");
     if (!tr) return;
+    if (e.target.closest(".row-compare")) { addToCompare(tr.dataset.fid); return; }
     focusRow(tr);
     select(tr.dataset.layer, tr.dataset.fid, { fly: true, fromTable: true });
     closeDrawerOnNarrow();
@@ -140,7 +149,11 @@ export function initTableKeys() {
     else if (e.key === "End") next = rows[rows.length - 1];
     else if (e.key === "PageDown") next = rows[Math.min(rows.length - 1, i + 10)];
     else if (e.key === "PageUp") next = rows[Math.max(0, i - 10)];
-    else if (e.key === "Enter" || e.key === " ") {
+    else if ((e.key === "c" || e.key === "C") && !e.ctrlKey && !e.metaKey && !e.altKey && comparable(tr.dataset.fid)) {
+      e.preventDefault();
+      addToCompare(tr.dataset.fid);
+      return;
+    } else if (e.key === "Enter" || e.key === " ") {
       e.preventDefault();
       select(tr.dataset.layer, tr.dataset.fid, { fly: true, fromTable: true });
       return;

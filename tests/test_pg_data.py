@@ -44,7 +44,7 @@ def tables(url: str) -> dict[str, object]:
     out: dict[str, object] = {}
     with psycopg.connect(url) as con:
         for table, order in (
-            ("boundary_regions", "adcode"),
+            ("boundary_regions", "layer, adcode"),
             ("boundary_metadata", "key"),
             ("curated_records", "kind, position"),
             ("curated_features", "layer, fid"),

@@ -1,9 +1,10 @@
 -- Boundaries and curated layers (layers/pgdata.py; loaded by `python -m boundaries load` and `python -m layers load`).
 -- The app reads them once at start-up into the same frames the GeoPackage and the YAML give.
 
--- Province, cities and counties of the boundary GeoPackage, one row per region (adcode), in the file's order.
+-- Province, cities and counties of the boundary GeoPackage, one row per region, in the file's order. An adcode
+-- may sit in two layers (Chongqing 500000 is a province and a city of all-China builds): the key is both.
 CREATE TABLE boundary_regions (
-  adcode text PRIMARY KEY,
+  adcode text NOT NULL,
   layer text NOT NULL CHECK (layer IN ('province', 'cities', 'counties')),
   position integer NOT NULL,            -- order within the layer, as in the GeoPackage
   name text NOT NULL,
@@ -14,10 +15,10 @@ CREATE TABLE boundary_regions (
   city_adcode text,
   province text,
   province_adcode text,
-  geom geometry(MultiPolygon, 4326) NOT NULL
+  geom geometry(MultiPolygon, 4326) NOT NULL,
+  PRIMARY KEY (layer, adcode)
 );
 CREATE INDEX boundary_regions_geom ON boundary_regions USING gist (geom);
-CREATE INDEX boundary_regions_layer ON boundary_regions (layer, position);
 
 -- The GeoPackage's metadata (source, build date, datum conversion …) as key/value.
 CREATE TABLE boundary_metadata (

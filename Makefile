@@ -73,6 +73,7 @@ bench: install-test $(VENV)/.installed-bench
 	$(PY) bench/run.py
 	$(PY) bench/serve.py
 	$(PY) bench/imports.py
+	$(PY) bench/backends.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

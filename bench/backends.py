@@ -49,6 +49,11 @@ def once_s(fn: Callable[[], Any]) -> tuple[float, Any]:
     return round(time.perf_counter() - t, 2), value
 
 
+def progress(text: str) -> None:
+    """A line on stderr while the bench runs (the table comes at the end)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def boxes(size: float, seed: int) -> list[str]:
     """`BBOX_CENTRES` distinct boxes of `size` degrees inside China."""
     rng = np.random.default_rng(seed)
@@ -69,8 +74,6 @@ def bench_app(app: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["counties first ms"] = round(once_s(lambda: get("/api/layers/counties"))[0] * 1000, 1)
     out["counties cached ms"] = median_ms(lambda: get("/api/layers/counties"))
-    get("/api/layers/counties?zoom=6")  # builds the simplified layer once
-    out["counties zoom 6 cached ms"] = median_ms(lambda: get("/api/layers/counties?zoom=6"))
     for size, label in ((0.5, "bbox 0.5° ms"), (4.0, "bbox 4° ms"), (40.0, "bbox all China ms")):
         paths = iter([f"/api/layers/counties?bbox={b}" for b in boxes(size, 7)] * 2)
         out[label] = median_ms(lambda paths=paths: get(next(paths)), repeat=BBOX_CENTRES)
@@ -151,15 +154,16 @@ def main(argv: list[str] | None = None) -> int:
                 seconds, code = once_s(lambda kind=kind: pgdata.cli_load(kind, postgis_settings, url))
                 assert code == 0, f"loading the {kind} failed"
                 rows[f"load {kind} s"] = {"postgis": seconds}
+                progress(f"load {kind}: {seconds} s")
             start_emb, embedded = once_s(lambda: create_app(embedded_settings))
             start_pg, postgis = once_s(lambda: create_app(postgis_settings))
             rows["start-up s"] = {"embedded": start_emb, "postgis": start_pg}
+            progress(f"start-up: embedded {start_emb} s, postgis {start_pg} s")
             try:
                 for name, app in (("embedded", embedded), ("postgis", postgis)):
-                    for key, value in bench_app(app).items():
+                    for key, value in (*bench_app(app).items(), *bench_store(app.extensions["backends"].store).items()):
                         rows.setdefault(key, {})[name] = value
-                    for key, value in bench_store(app.extensions["backends"].store).items():
-                        rows.setdefault(key, {})[name] = value
+                        progress(f"{name}: {key} {value}")
                 pool = postgis.extensions["backends"].pool
                 pic = point_in_county(pool, postgis.extensions["catalog"].boundaries)
                 rows["point-in-county 100k s"] = {"embedded": pic["embedded"], "postgis": pic["postgis"]}

@@ -77,6 +77,7 @@ bench: install-test $(VENV)/.installed-bench
 	$(PY) bench/query.py
 	$(PY) bench/userstore.py
 	$(PY) bench/allchina.py
+	$(PY) bench/backends.py
 
 # Rebuild the embedded Zhejiang GeoPackage from the cnmaps wheel (downloads it once into a cache).
 boundaries: install

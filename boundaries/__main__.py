@@ -1,4 +1,5 @@
-"""Command line: `python -m boundaries build [--province 浙江省|all] [--output F]`
+"""Command line: `python -m boundaries build [--province 浙江省|all] [--output F]`,
+`python -m boundaries load [--database-url URL] [--boundaries F]` (into PostGIS, see layers/pgdata.py),
 `python -m boundaries resolve NAME …` and `python -m boundaries reference --source DIR` (see reference.py)."""
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def _reference(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    # The database side (pool, migrations, tables) is the catalog's; this entry point only hands the file over.
+    from layers.pgdata import cli_load
+
+    return cli_load("boundaries", settings, args.database_url, Path(args.boundaries) if args.boundaries else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m boundaries", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--province", default="浙江省", help="province name (浙江省) or 'all' for all of China")
     b.add_argument("--output", help="output GeoPackage (default: the embedded one for 浙江省, else the data directory)")
     b.set_defaults(func=_build)
+    ld = sub.add_parser("load", help="load a boundary GeoPackage into PostGIS (one transaction, idempotent)")
+    ld.add_argument("--database-url", help="postgresql://… (default: the database_url setting)")
+    ld.add_argument("--boundaries", help="the GeoPackage to load (default: the configured one)")
+    ld.set_defaults(func=_load)
     r = sub.add_parser("resolve", help="resolve region names to adcodes")
     r.add_argument("names", nargs="+")
     r.add_argument("--province", help="settle ambiguous names within this province")

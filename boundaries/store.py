@@ -64,27 +64,46 @@ def load(path: str | Path) -> Boundaries:
     frames: dict[str, gpd.GeoDataFrame] = {}
     for layer in LAYERS:
         try:
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            frames[layer] = gpd.read_file(path, layer=layer, engine="pyogrio")
         except Exception as exc:
             problems.append(f"{path}: layer {layer!r} unreadable: {exc}")
-            continue
-        missing = [c for c in REQUIRED if c not in frame.columns]
-        if missing:
-            problems.append(f"{path}: layer {layer!r} lacks fields {missing}")
-        if frame.crs is None or frame.crs.to_epsg() != 4326:
-            problems.append(f"{path}: layer {layer!r} is not EPSG:4326 ({frame.crs})")
-        if len(frame) == 0:
-            problems.append(f"{path}: layer {layer!r} is empty")
-        bad = frame[~frame.geometry.is_valid] if len(frame) else frame
-        problems += [f"{path}: {layer} {r.adcode} {r.name}: invalid geometry" for r in bad.itertuples()]
-        frames[layer] = frame
-    if not problems:
-        _add_english_names(frames, problems)
     if problems:
         raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
     metadata = pyogrio.read_info(path, layer="counties").get("layer_metadata") or {}
     tables = frozenset(name for name, _ in pyogrio.list_layers(path) if name.endswith("_simplified"))
-    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata, tables)
+    return from_frames(frames, metadata, path, str(path), tables)
+
+
+def from_frames(
+    frames: dict[str, gpd.GeoDataFrame],
+    metadata: dict[str, str],
+    path: Path,
+    where: str,
+    simplified_tables: frozenset[str] = frozenset(),
+) -> Boundaries:
+    """Check the three layers (read from a GeoPackage or a database, named `where` in messages) and add the
+    English names (unless the frames carry them already): the same checks whatever the data came from.
+    `simplified_tables`: the build's `<layer>_simplified` tables in the GeoPackage `path`, if any."""
+    problems: list[str] = []
+    for layer in LAYERS:
+        frame = frames.get(layer)
+        if frame is None:
+            problems.append(f"{where}: layer {layer!r} is missing")
+            continue
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            problems.append(f"{where}: layer {layer!r} lacks fields {missing}")
+        if frame.crs is None or frame.crs.to_epsg() != 4326:
+            problems.append(f"{where}: layer {layer!r} is not EPSG:4326 ({frame.crs})")
+        if len(frame) == 0:
+            problems.append(f"{where}: layer {layer!r} is empty")
+        bad = frame[~frame.geometry.is_valid] if len(frame) else frame
+        problems += [f"{where}: {layer} {r.adcode} {r.name}: invalid geometry" for r in bad.itertuples()]
+    if not problems and not all("name_en" in f.columns for f in frames.values()):
+        _add_english_names(frames, problems)
+    if problems:
+        raise BoundaryDataError("bad boundary data:\n- " + "\n- ".join(problems))
+    return Boundaries(frames["province"], frames["cities"], frames["counties"], path, metadata, simplified_tables)
 
 
 def _add_english_names(frames: dict[str, gpd.GeoDataFrame], problems: list[str]) -> None:

@@ -1,5 +1,6 @@
 """Command line: `check` builds every layer and lists every problem in the data; `schema` writes schema.json;
-`users add|list` manages who may edit user layers."""
+`users add|list` manages who may edit user layers; `load [--database-url URL]` puts the checked curated layers
+into PostGIS (after `python -m boundaries load`; see pgdata.py)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["users"]:
         return _users(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m layers", description=__doc__)
-    parser.add_argument("command", choices=["check", "schema"])
+    parser.add_argument("command", choices=["check", "schema", "load"])
     parser.add_argument("-o", "--output", help="schema: where to write the JSON Schema ('-' for stdout)")
+    parser.add_argument("--database-url", help="load: postgresql://… (default: the database_url setting)")
     args = parser.parse_args(argv)
+    if args.command == "load":
+        from settings import SettingsError, load_settings
+
+        from .pgdata import cli_load
+
+        try:
+            loaded_settings = load_settings()
+        except SettingsError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return 2
+        return cli_load("layers", loaded_settings, args.database_url)
     if args.command == "schema":
         from .schema import json_schema_text
 

@@ -1,10 +1,13 @@
-"""Where user layers, users and pending imports live: the one place that picks the embedded files or PostGIS.
+"""Where user layers, users, pending imports, boundaries and curated layers live: the one place that picks the
+embedded files or PostGIS.
 
 `open_backends(settings)`: without `database_url`, the embedded store and users directory of the data
-directory (userstore.open_store, users.open_users) and pending imports in memory, as always. With it, a
-connection pool on the database (pgdb.open_pool: `DatabaseStartError`, one line, when it is unreachable), the
-migrations applied, and `PostGISStore`, `PostGISUsers` and `PostGISPending` on that pool, so several app
-instances share everything. The web app and every command line open their backends here.
+directory (userstore.open_store, users.open_users), pending imports in memory, and the boundary GeoPackage and
+YAML records (curated.FileData), as always. With it, a connection pool on the database (pgdb.open_pool:
+`DatabaseStartError`, one line, when it is unreachable), the migrations applied, and `PostGISStore`,
+`PostGISUsers`, `PostGISPending` and `PostGISData` (boundaries and curated layers put there by the two load
+commands) on that pool, so several app instances share everything. The web app and every command line open
+their backends here.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .curated import CuratedSource, FileData
 from .users import UserDirectory, open_users
 from .userstore import UserLayerStore, open_store
 
@@ -26,10 +30,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Backends:
-    """The user-layer store, the users directory and (for PostGIS) the connection pool they share."""
+    """The user-layer store, the users directory, the catalog's data source and (for PostGIS) the connection
+    pool they share."""
 
     store: UserLayerStore
     users: UserDirectory
+    curated: CuratedSource
     pool: ConnectionPool | None = None
 
     @property
@@ -66,6 +72,7 @@ class Backends:
         close = getattr(self.store, "close", None)
         if callable(close):
             close()
+        self.curated.close()
         if self.pool is not None:
             self.pool.close()
 
@@ -73,9 +80,11 @@ class Backends:
 def open_backends(settings: Settings) -> Backends:
     """The backends `settings` ask for (see the module docstring)."""
     if settings.database_url is None:
-        return Backends(open_store(settings.data_dir), open_users(settings.data_dir))
+        files = FileData(settings.boundaries, settings.layers_dir, settings.seeds_dir, settings.allow_unverified)
+        return Backends(open_store(settings.data_dir), open_users(settings.data_dir), files)
     from geo.errors import Unavailable
 
+    from .pgdata import PostGISData
     from .pgdb import DatabaseStartError, migrate, open_pool
     from .pgstore import PostGISStore
     from .pgusers import PostGISUsers
@@ -83,7 +92,7 @@ def open_backends(settings: Settings) -> Backends:
     pool = open_pool(settings.database_url, max_size=max(settings.threads, 4) + 4)
     try:
         migrate(pool)
-        return Backends(PostGISStore(pool), PostGISUsers(pool), pool)
+        return Backends(PostGISStore(pool), PostGISUsers(pool), PostGISData(pool), pool)
     except Unavailable as exc:  # the database went away between the checks
         pool.close()
         raise DatabaseStartError(exc.message) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,6 @@ from shapely.geometry import LineString, Point
 from boundaries import reference
 from boundaries.gazetteer import Gazetteer
 from boundaries.store import Boundaries
-from boundaries.store import load as load_boundaries
 from geo.datum import get_transform, transform_geometry
 from geo.errors import NotFound
 from geo.geojson import feature_collection, to_bytes
@@ -27,13 +27,16 @@ from geo.simplify import simplify_coverage, tolerance_for_zoom
 from . import records
 from .backends import Backends, open_backends
 from .catalog import CATALOG, DATA_DATE, GROUPS, PROVINCE, USER_PALETTE, LayerSpec
+from .curated import CuratedSource, FileData
 from .profiles import Profiles
-from .records import DataError, SeedTexts
+from .records import DataError
 from .styles import LayerStyle
 from .userstore import LayerInfo, UserLayerStore
 
 if TYPE_CHECKING:
     from settings import Settings
+
+log = logging.getLogger(__name__)
 
 SITE_COLUMNS = [
     "id",
@@ -68,6 +71,7 @@ SITE_COLUMNS = [
     "also_in",
 ]
 DEFAULT_RADIUS_M = 1000
+DATA_VERSION_SHIFT = 40  # revision() = data version above these bits, the user-layer store's revision below
 DATUM_LABEL = "WGS-84 (EPSG:4326)"
 # GeoPackage geometry type names (the user-layer store) as the catalog spells them
 GEOMETRY_NAMES = {
@@ -99,34 +103,38 @@ FINEST_SIMPLIFIED = 11  # the finest zoom answered simplified (from 12 on, bound
 class Catalog:
     """Every layer as a GeoDataFrame (EPSG:4326, index = feature id) plus profiles and search."""
 
+    # read from the data source by _read_data (again by _reload when the data is loaded anew)
+    boundaries: Boundaries
+    gazetteer: Gazetteer
+    data: records.LayerData
+    unverified: bool
+    _frames: dict[str, gpd.GeoDataFrame]
+    _simplified: dict[tuple[str, int], np.ndarray]
+    _geojson: dict[tuple[str, int | None, str, str], bytes]
+    _trees: dict[str, shapely.STRtree]
+    _user_boundaries: dict[tuple[str, int, str], list[str | None]]
+
     def __init__(
         self,
-        boundaries: Path,
-        layers_dir: Path,
-        seeds_dir: Path,
+        boundaries: Path | None,
+        layers_dir: Path | None = None,
+        seeds_dir: Path | None = None,
         allow_unverified: bool = False,
         user_store: UserLayerStore | None = None,
+        *,
+        source: CuratedSource | None = None,
     ) -> None:
-        """Read the boundary GeoPackage once, the records in `layers_dir`, checking facts against `seeds_dir`.
+        """Read the boundaries and the records once: from `source` (the data source layers/backends.py picks),
+        else from the GeoPackage `boundaries` and the YAML in `layers_dir`, facts checked against `seeds_dir`.
         User layers come from `user_store` (none without it), read again whenever its revision changes."""
-        self.boundaries: Boundaries = load_boundaries(boundaries)
-        self.gazetteer = Gazetteer.of(self.boundaries)
+        if source is None:
+            if boundaries is None or layers_dir is None or seeds_dir is None:
+                raise TypeError("Catalog needs the boundary, layers and seeds paths, or a source")
+            source = FileData(boundaries, layers_dir, seeds_dir, allow_unverified)
+        self.source = source
         self.specs: dict[str, LayerSpec] = {s.id: s for s in CATALOG}
-
-        def resolve(name: str):
-            return self.gazetteer.resolve(name, province=PROVINCE)
-
-        data, problems = records.read(layers_dir, SeedTexts(seeds_dir), resolve, allow_unverified)
-        self.data = data
-        self.unverified = data.unverified  # citations not checked against the seed texts: the page says so
-        self._check_locations(problems)
-        if problems.items:
-            raise DataError(problems.items)
-        self._frames: dict[str, gpd.GeoDataFrame] = {}
-        for spec in CATALOG:
-            self._frames[spec.id] = self._build(spec)
-        self._simplified: dict[tuple[str, int], np.ndarray] = {}
-        self._geojson: dict[tuple[str, int | None, str, str], bytes] = {}
+        self._data_version = source.version()  # read before the data: a load meanwhile is seen as a change
+        self.__dict__.update(self._read_data(source))
         self.user_store = user_store
         self._user_lock = threading.Lock()
         self._user_revision = -1
@@ -134,14 +142,66 @@ class Catalog:
         self._user_specs: dict[str, LayerSpec] = {}
         self._user_frames: dict[tuple[str, int, str], gpd.GeoDataFrame] = {}
         self._user_places: dict[str, list[dict[str, Any]]] | None = None
-        self._user_boundaries: dict[tuple[str, int, str], list[str | None]] = {}
-        self._trees: dict[str, shapely.STRtree] = {}
         self.profiles = Profiles(self)
+        self._reload_lock = threading.Lock()
+        source.on_change(self._reload)
+
+    def _read_data(self, source: CuratedSource) -> dict[str, Any]:
+        """Boundaries, gazetteer, checked records and every curated frame, as attributes of the catalog."""
+        boundaries = source.boundaries()
+        gazetteer = Gazetteer.of(boundaries)
+
+        def resolve(name: str):
+            return gazetteer.resolve(name, province=PROVINCE)
+
+        data, problems = source.records(resolve)
+        state: dict[str, Any] = {
+            "boundaries": boundaries,
+            "gazetteer": gazetteer,
+            "data": data,
+            "unverified": data.unverified,  # citations not checked against the seed texts: the page says so
+        }
+        shell = object.__new__(Catalog)  # the building methods read these attributes
+        shell.__dict__.update(state)
+        shell._check_locations(problems)
+        if problems.items:
+            raise DataError(problems.items)
+        state["_frames"] = {spec.id: shell._build(spec) for spec in CATALOG}
+        state["_simplified"] = {}
+        state["_geojson"] = {}
+        state["_trees"] = {}  # spatial indexes of the region layers, built on first use
+        state["_user_boundaries"] = {}  # which user regions are boundary regions (simplified outlines)
+        return state
+
+    def _reload(self, version: int) -> None:
+        """The data was loaded again (another version in the database): build everything aside, then swap it
+        in; answers keep coming from the old data until then, and `revision()` changes with the swap."""
+        with self._reload_lock:
+            if version <= self._data_version:
+                return
+            state = self._read_data(self.source)
+            shell = object.__new__(Catalog)
+            shell.__dict__.update(self.__dict__)
+            shell.__dict__.update(state)
+            shell._user_places = None
+            profiles = Profiles(shell)
+            profiles.catalog = self
+            with self._user_lock:
+                self.__dict__.update(state)
+                self.profiles = profiles
+                self._user_places = None
+                self._data_version = version
+            log.info("catalog reloaded: data version %s", version)
+
+    @property
+    def data_version(self) -> int:
+        """The data version the catalog holds (0 for the embedded files)."""
+        return self._data_version
 
     @classmethod
     def from_settings(cls, settings: Settings, backends: Backends | None = None) -> Catalog:
-        """The catalog of the configured data, its user layers from `backends` (default: the ones `settings`
-        choose, layers/backends.py); the app (or CLI) that builds it keeps it."""
+        """The catalog of the configured data: boundaries, curated layers and user layers from `backends`
+        (default: the ones `settings` choose, layers/backends.py); the app (or CLI) that builds it keeps it."""
         backends = backends if backends is not None else open_backends(settings)
         return cls(
             settings.boundaries,
@@ -149,6 +209,7 @@ class Catalog:
             settings.seeds_dir,
             settings.allow_unverified,
             backends.store,
+            source=backends.curated,
         )
 
     # --- building -----------------------------------------------------------------------
@@ -225,9 +286,11 @@ class Catalog:
 
     # --- user layers --------------------------------------------------------------------
     def revision(self) -> int:
-        """Changes with every write to the user-layer store (0 without one): answers kept by the web layer
-        are keyed on it, so a layer saved by any instance is seen on the next request."""
-        return self.user_store.revision() if self.user_store is not None else 0
+        """Changes with every write to the user-layer store and with every load of the data the catalog holds
+        (0 for the embedded files without a store): answers kept by the web layer are keyed on it, so a layer
+        saved or a data set loaded on any instance is seen on the next request."""
+        user = self.user_store.revision() if self.user_store is not None else 0
+        return (self._data_version << DATA_VERSION_SHIFT) + user
 
     def user_layers(self) -> dict[str, LayerInfo]:
         """The store's layers (oldest first), listed again only when the store's revision changed; answers
@@ -446,12 +509,21 @@ class Catalog:
         spec = self.spec(layer_id)
         frame = self.frame(layer_id)
         rect = None
-        if spec.kind == "regions" and bbox is not None and not ids:  # a viewport: the spatial index picks
+        simplify = spec.kind == "regions" and zoom is not None and zoom < 12
+        if spec.kind == "regions" and bbox is not None and not ids:  # a viewport
             rect = check_bbox(bbox)
-            hits = self._tree(layer_id).query(shapely.box(*rect), predicate="intersects")
-            frame = frame.iloc[np.sort(hits)]
+            # A database with a spatial index answers which regions meet the box (full geometries, as the
+            # in-memory tree does; simplified outlines exist only here, so those views are picked here).
+            found = None
+            if not simplify and layer_id in self.specs:
+                found = self.source.bbox_ids(spec.boundary_layer or spec.id, rect)
+            if found is not None:
+                frame = frame[frame.index.isin(found)]
+            else:
+                hits = self._tree(layer_id).query(shapely.box(*rect), predicate="intersects")
+                frame = frame.iloc[np.sort(hits)]
             bbox = None
-        if spec.kind == "regions" and zoom is not None and zoom < 12:
+        if simplify and zoom is not None:
             frame = frame.copy()
             frame["geometry"] = self._simplified_geoms(spec, zoom, frame)
         elif spec.kind == "user" and zoom is not None and zoom < 12 and "Polygon" in spec.geometry_type:

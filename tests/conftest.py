@@ -226,6 +226,15 @@ def fresh_postgis(pg_cluster) -> str:
 
 
 @pytest.fixture
+def loaded_postgis(pg_cluster) -> str:
+    """URL of a new PostGIS database holding the embedded boundaries and curated layers (what an app on
+    PostGIS starts from: the two load commands have run)."""
+    if not pg_cluster.running():
+        pg_cluster.start()
+    return pg_cluster.loaded()
+
+
+@pytest.fixture
 def pg_pool(fresh_postgis):
     """A connection pool on a fresh, migrated PostGIS database (closed after the test)."""
     from layers import pgdb
@@ -243,11 +252,11 @@ BACKENDS = ("embedded", "postgis")
 
 def backend_settings(request, data_dir: Path, backend: str, **overrides):
     """Settings of an app over `data_dir` on one backend: the embedded files, or a fresh PostGIS database of the
-    session's cluster (`KECHUANG_DATABASE_URL`). For fixtures parametrised over `BACKENDS`."""
+    session's cluster holding the boundaries and curated layers (`KECHUANG_DATABASE_URL`). For fixtures parametrised over `BACKENDS`."""
     from settings import load_settings
 
     if backend == "postgis":
-        overrides["database_url"] = request.getfixturevalue("pg_cluster").fresh()
+        overrides["database_url"] = request.getfixturevalue("pg_cluster").loaded()
     return load_settings(data_dir=data_dir, **overrides)
 
 

@@ -3,7 +3,9 @@
 `Cluster` runs Debian's binaries (`/usr/lib/postgresql/15/bin`) as the `postgres` system user when the tests run
 as root (PostgreSQL refuses to run as root), listens on 127.0.0.1 on a free port with its socket in its own
 directory, and trusts local connections (nothing else can reach it). `template` is a database with the PostGIS
-extension; `fresh()` copies it into a new empty database in a fraction of a second, one per test.
+extension; `fresh()` copies it into a new empty database in a fraction of a second, one per test. `loaded()`
+copies a second template that holds the Zhejiang boundaries and curated layers (the two load commands, run once
+per cluster): an app on PostGIS needs them to start.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ MISSING = (
     "postgresql-15-postgis-3 (make system-deps)"
 )
 TEMPLATE = "kechuang_template"
+LOADED = "kechuang_loaded"
 _names = itertools.count(1)
 
 
@@ -43,6 +46,7 @@ class Cluster:
         self.data = self.root / "data"
         self.port = free_port()
         self._as_postgres = os.geteuid() == 0
+        self._loaded = False
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(BIN / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
@@ -92,18 +96,33 @@ class Cluster:
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
-    def fresh(self, prefix: str = "kc") -> str:
-        """A new database copied from the PostGIS template; its URL."""
+    def fresh(self, prefix: str = "kc", template: str = TEMPLATE) -> str:
+        """A new database copied from the PostGIS template (or another); its URL."""
         name = f"{prefix}_{os.getpid()}_{next(_names)}"
         for attempt in range(20):  # the template may be in use for a moment by another copy
             try:
-                self.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+                self.psql("postgres", f"CREATE DATABASE {name} TEMPLATE {template}")
                 break
             except RuntimeError:
                 if attempt == 19:
                     raise
                 time.sleep(0.1)
         return self.url(name)
+
+    def loaded(self, prefix: str = "kc") -> str:
+        """A new database holding the embedded boundaries and curated layers (as `python -m boundaries load`
+        and `python -m layers load` leave it); its URL."""
+        if not self._loaded:
+            from layers.pgdata import cli_load
+            from settings import load_settings
+
+            self.psql("postgres", f"CREATE DATABASE {LOADED} TEMPLATE {TEMPLATE}")
+            settings = load_settings(database_url=self.url(LOADED))
+            for kind in ("boundaries", "layers"):
+                if cli_load(kind, settings, None) != 0:
+                    raise RuntimeError(f"loading the {kind} into the test database failed")
+            self._loaded = True
+        return self.fresh(prefix, template=LOADED)
 
     def close(self) -> None:
         """Stop the server and remove the directory."""

@@ -117,12 +117,12 @@ def import_names(base: str, token: str, title: str) -> str:
     return report["import_id"]
 
 
-def test_two_instances_share_layers_and_pending_imports(fresh_postgis, tmp_path):
+def test_two_instances_share_layers_and_pending_imports(loaded_postgis, tmp_path):
     a_dir, b_dir = tmp_path / "a", tmp_path / "b"
     a_dir.mkdir()
     b_dir.mkdir()
-    token, password = add_editor(fresh_postgis, a_dir, with_password=True)
-    with instance(fresh_postgis, a_dir) as a, instance(fresh_postgis, b_dir) as b:
+    token, password = add_editor(loaded_postgis, a_dir, with_password=True)
+    with instance(loaded_postgis, a_dir) as a, instance(loaded_postgis, b_dir) as b:
         assert user_layers(a) == {} and user_layers(b) == {}
 
         # import on A; B lists it and serves its features
@@ -164,9 +164,9 @@ def test_two_instances_share_layers_and_pending_imports(fresh_postgis, tmp_path)
         assert status == 200 and (me["user"], me["via"]) == ("ed", "session")
 
 
-def test_database_stopping_mid_run(pg_cluster, fresh_postgis, tmp_path):
-    token = add_editor(fresh_postgis, tmp_path)
-    with instance(fresh_postgis, tmp_path) as base:
+def test_database_stopping_mid_run(pg_cluster, loaded_postgis, tmp_path):
+    token = add_editor(loaded_postgis, tmp_path)
+    with instance(loaded_postgis, tmp_path) as base:
         import_id = import_names(base, token, "Fault list")
         status, _, body = request(base, "POST", f"/api/imports/{import_id}/commit", {"title": "Fault list"}, token)
         assert status == 201, body

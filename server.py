@@ -424,6 +424,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             resp.headers.setdefault(k, v)
         return _gzip(resp)
 
+    # every module of the page, announced up front (modulepreload): fetched at once, not import by import
+    modules = sorted(p.name for p in (Path(app.static_folder or "static") / "app" / "js").glob("*.js"))
+
     def _page(embed: bool) -> str:
         config = {
             "basemaps": [b.model_dump(exclude_none=True) for b in settings.basemaps],
@@ -434,7 +437,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "revision": catalog.revision(),
             "embed": embed,
         }
-        return render_template("index.html", config=config, embed=embed)
+        return render_template("index.html", config=config, embed=embed, modules=modules)
 
     @app.get("/")
     def index():

@@ -76,12 +76,26 @@ def china_boundaries(arg: str | None) -> Path:
     return path
 
 
-def serve(app):
-    from werkzeug.serving import make_server
+class _Waitress:
+    """The production server `make run` uses (waitress, with the app's own options), on a free port."""
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
+    def __init__(self, app) -> None:
+        from waitress.server import create_server
+
+        from server import waitress_options
+
+        options = waitress_options(app.extensions["settings"])
+        self.server = create_server(app, host="127.0.0.1", port=0, **options)
+        self.port = self.server.effective_port  # type: ignore[union-attr]
+        threading.Thread(target=self.server.run, daemon=True).start()
+
+    def shutdown(self) -> None:
+        self.server.close()
+
+
+def serve(app):
+    server = _Waitress(app)
+    return server, f"http://127.0.0.1:{server.port}"
 
 
 def add_peer(app) -> None:
@@ -96,7 +110,8 @@ def add_peer(app) -> None:
 def settled(page, timeout: float = 60_000) -> None:
     """Wait until the page is ready, has no request under way, and has painted twice since."""
     page.wait_for_function(
-        "document.body && document.body.dataset.ready === 'true' && window.kechuang && window.kechuang.busy === 0",
+        "() => document.body && document.body.dataset.ready === 'true'"
+        " && window.kechuang && window.kechuang.busy === 0",
         timeout=timeout,
     )
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")

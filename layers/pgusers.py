@@ -14,7 +14,6 @@ import secrets
 from typing import Any
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -28,6 +27,7 @@ from .users import (
     UserError,
     check_new_user,
     secret_digest,
+    verify_password,
 )
 
 
@@ -78,18 +78,13 @@ class PostGISUsers:
     def check_password(self, name: str, password: str) -> User | None:
         with connection(self.pool) as con:
             row = con.execute("SELECT role, password, created FROM users WHERE name = %s", (name,)).fetchone()
-        if row is None:
-            self._hasher.hash(password or "-")  # the same work for an unknown name as for a wrong password
+        ok, rehashed = verify_password(self._hasher, row[1] if row else None, password)
+        if not ok or row is None:
             return None
-        role, hashed, created = row
-        try:
-            self._hasher.verify(hashed, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if self._hasher.check_needs_rehash(hashed):
+        if rehashed:
             with connection(self.pool) as con:
-                con.execute("UPDATE users SET password = %s WHERE name = %s", (self._hasher.hash(password), name))
-        return User(name, role, _stamp(created))
+                con.execute("UPDATE users SET password = %s WHERE name = %s", (rehashed, name))
+        return User(name, row[0], _stamp(row[2]))
 
     def new_token(self, name: str) -> str:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -112,6 +112,19 @@ class UserDirectory(Protocol):
         ...
 
 
+def verify_password(hasher: PasswordHasher, hashed: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether `password` matches the stored hash (None: no such user, hashed anyway so an unknown name costs
+    the same time as a wrong password), and a fresh hash when the stored one's parameters are outdated."""
+    if hashed is None:
+        hasher.hash(password or "-")
+        return False, None
+    try:
+        hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False, None
+    return True, hasher.hash(password) if hasher.check_needs_rehash(hashed) else None
+
+
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
@@ -198,18 +211,13 @@ class SqliteUsers:
     def check_password(self, name: str, password: str) -> User | None:
         with self._db() as con:
             row = con.execute("SELECT role, password, created FROM users WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            self._hasher.hash(password or "-")  # the same work for an unknown name as for a wrong password
+        ok, rehashed = verify_password(self._hasher, row[1] if row else None, password)
+        if not ok or row is None:
             return None
-        role, hashed, created = row
-        try:
-            self._hasher.verify(hashed, password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if self._hasher.check_needs_rehash(hashed):
+        if rehashed:
             with self._db() as con:
-                con.execute("UPDATE users SET password = ? WHERE name = ?", (self._hasher.hash(password), name))
-        return User(name, role, created)
+                con.execute("UPDATE users SET password = ? WHERE name = ?", (rehashed, name))
+        return User(name, row[0], row[2])
 
     def new_token(self, name: str) -> str:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

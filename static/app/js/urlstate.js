@@ -77,6 +77,7 @@ export async function applyHash(h, initial) {
     closeProfile({ restoreFocus: false });
     clearSelection();
   }
-  for (const { key, apply } of extraParts) await apply(h[key], initial);
+  // A first load whose link has no such part has nothing to restore: the page does not wait for it.
+  for (const { key, apply } of extraParts) if (!(initial && h[key] === undefined)) await apply(h[key], initial);
   return hasView;
 }

@@ -436,6 +436,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "data_date": DATA_DATE,
             "revision": catalog.revision(),
             "embed": embed,
+            "catalog": layers_payload(),
         }
         return render_template("index.html", config=config, embed=embed, modules=modules)
 
@@ -454,19 +455,18 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     styles = app.config["KECHUANG_STYLES"] = style_table()  # the one table: web map, printed map, HTML export
 
+    def layers_payload() -> dict[str, Any]:
+        """The answer of /api/layers; the page carries it too, so the map starts without asking for it."""
+        return {
+            "unverified": catalog.unverified,
+            "home": catalog.home(),
+            "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
+            "styles": styles,
+        }
+
     @app.get("/api/layers")
     def api_layers():
-        return send(
-            ("layers",),
-            lambda: json_entry(
-                {
-                    "unverified": catalog.unverified,
-                    "home": catalog.home(),
-                    "layers": [catalog.summary(catalog.spec(i)) for i in catalog.ids()],
-                    "styles": styles,
-                }
-            ),
-        )
+        return send(("layers",), lambda: json_entry(layers_payload()))
 
     @app.get("/api/layers/<layer_id>")
     def api_layer(layer_id: str):
